@@ -1,0 +1,217 @@
+"""``GridView``: a list view of the panel, declared by its columns and membership rule."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import django_filters
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils import timezone
+
+from dashboards.grids.columns import Column
+from dashboards.grids.filtering import build_filterset, filter_names
+from dashboards.grids.paging import Page, seek_page
+from dashboards.grids.registry import PanelView
+from dashboards.models import GridPreference
+
+PER_PAGE_CHOICES = (10, 25, 50, 100)
+DEFAULT_PER_PAGE = 25
+LIST_ALL = "all"
+
+
+@dataclass(kw_only=True)
+class GridView(PanelView):
+    """A grid of the panel.
+
+    ``rule(user, now)`` is the membership rule: the rows of the view for that
+    user at that instant, always built on ``tickets.selectors.visible_tickets``
+    (its docstring states the rule in words). ``default_sort`` is a column key,
+    ``-`` for descending. ``search_mode`` views ("modo pesquisa") list nothing
+    until the user filters or asks to list all. ``ticket_attr`` names the
+    attribute of a row holding the ticket's id (rows may be stages or events).
+    ``base_related`` are ``select_related`` paths every row needs.
+    """
+
+    columns: list[Column]
+    rule: Callable[[AbstractBaseUser, datetime], QuerySet]
+    default_sort: str
+    search_mode: bool = False
+    ticket_attr: str = "pk"
+    base_related: tuple[str, ...] = ()
+    # Filters above the grid (the advanced search form), beyond the header ones.
+    form_filters: dict[str, django_filters.Filter] = field(default_factory=dict)
+    # Annotations some columns sort or filter on, computed with the request's "now".
+    annotations: Callable[[datetime], dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        keys = [c.key for c in self.columns]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"duplicate column keys in {self.key}")
+        if self.default_sort.lstrip("-") not in keys:
+            raise ValueError(f"default sort of {self.key} is not a column")
+
+    # --- declarations ---------------------------------------------------------------
+
+    @cached_property
+    def column_map(self) -> dict[str, Column]:
+        return {c.key: c for c in self.columns}
+
+    @cached_property
+    def filterset_class(self) -> type:
+        name = "".join(part.title() for part in self.key.replace("-", "/").split("/"))
+        return build_filterset(name, self.columns, self.form_filters)
+
+    @cached_property
+    def filter_param_names(self) -> list[str]:
+        names = [n for c in self.columns for n in filter_names(c)]
+        return names + list(self.form_filters)
+
+    # --- data -----------------------------------------------------------------------
+
+    def base_queryset(self, user: AbstractBaseUser, now: datetime, columns: list[Column] | None = None) -> QuerySet:
+        """Membership rule + the joins the shown columns need + the annotations."""
+        qs = self.rule(user, now)
+        related = set(self.base_related)
+        for column in columns if columns is not None else self.columns:
+            related.update(column.related)
+        if related:
+            qs = qs.select_related(*sorted(related))
+        if self.annotations is not None:
+            qs = qs.annotate(**self.annotations(now))
+        return qs
+
+    def count(self, user: AbstractBaseUser, now: datetime) -> int | None:
+        return self.rule(user, now).count()
+
+    def filtered(self, qs: QuerySet, data: QueryDict) -> tuple[QuerySet, Any]:
+        filterset = self.filterset_class(data or None, queryset=qs)
+        if filterset.is_bound and filterset.is_valid():
+            return filterset.qs, filterset
+        return (qs if not filterset.is_bound else qs.none()), filterset
+
+    def sort_of(self, data: QueryDict) -> tuple[Column, bool]:
+        raw = data.get("o") or self.default_sort
+        key = raw.lstrip("-")
+        column = self.column_map.get(key)
+        if column is None or not column.sortable:
+            raw = self.default_sort
+            column = self.column_map[raw.lstrip("-")]
+        return column, raw.startswith("-")
+
+    def is_searched(self, data: QueryDict) -> bool:
+        return data.get(LIST_ALL) == "1" or any(data.get(name) for name in self.filter_param_names)
+
+    # --- columns chosen by the user --------------------------------------------------------
+
+    def visible_columns(self, user: AbstractBaseUser) -> list[Column]:
+        """The user's columns in the user's order ("Visualização de colunas"), or all."""
+        saved = (
+            GridPreference.objects.filter(user=user, view_slug=self.key).values_list("columns", flat=True).first()
+        )
+        return self.columns_from(saved)
+
+    def columns_from(self, keys: list[str] | None) -> list[Column]:
+        if not keys:
+            return list(self.columns)
+        chosen = [self.column_map[k] for k in keys if k in self.column_map]
+        return chosen or list(self.columns)
+
+    # --- one request -----------------------------------------------------------------------
+
+    def page(self, request: HttpRequest, *, columns: list[Column], now: datetime | None = None) -> "GridResult":
+        now = now or timezone.now()
+        data = request.GET
+        per_page = _per_page(data.get("per_page"))
+        sort_column, descending = self.sort_of(data)
+        searched = not self.search_mode or self.is_searched(data)
+        qs = self.base_queryset(request.user, now, columns)
+        qs, filterset = self.filtered(qs, data)
+        if not searched:
+            return GridResult(self, columns, filterset, sort_column, descending, per_page, searched, None, None)
+        page = seek_page(
+            qs,
+            _sort_expr(sort_column),
+            descending=descending,
+            nullable=sort_column.nullable,
+            size=per_page,
+            after=data.get("after", ""),
+            before=data.get("before", ""),
+            last=data.get("last") == "1",
+        )
+        total = qs.count()
+        return GridResult(self, columns, filterset, sort_column, descending, per_page, searched, page, total)
+
+    def export_queryset(self, user: AbstractBaseUser, data: QueryDict, columns: list[Column], now: datetime) -> QuerySet:
+        """Every row of the filtered grid in its sort order (no page)."""
+        sort_column, descending = self.sort_of(data)
+        qs, _fs = self.filtered(self.base_queryset(user, now, columns), data)
+        expr = _sort_expr(sort_column)
+        nulls = {"nulls_last": True} if sort_column.nullable else {}
+        key = expr.desc(**nulls) if descending else expr.asc(**nulls)
+        return qs.order_by(key, "-pk" if descending else "pk")
+
+    def respond(self, request: HttpRequest) -> HttpResponse:
+        from dashboards.views import render_grid
+
+        return render_grid(request, self)
+
+
+def _sort_expr(column: Column):
+    expr = column.sort_expression()
+    return expr if expr is not None else F("pk")
+
+
+def _per_page(raw: str | None) -> int:
+    try:
+        value = int(raw or DEFAULT_PER_PAGE)
+    except ValueError:
+        return DEFAULT_PER_PAGE
+    return value if value in PER_PAGE_CHOICES else DEFAULT_PER_PAGE
+
+
+@dataclass
+class GridResult:
+    view: GridView
+    columns: list[Column]
+    filterset: Any
+    sort_column: Column
+    descending: bool
+    per_page: int
+    searched: bool
+    page: Page | None
+    total: int | None
+
+    def headers(self) -> list[dict[str, Any]]:
+        """Per shown column: its sort parameter for a click (toggling asc/desc) and its filter inputs."""
+        form = self.filterset.form
+        cells = []
+        for column in self.columns:
+            state = ""
+            if column.sortable:
+                if column is self.sort_column:
+                    state = "desc" if self.descending else "asc"
+                    next_sort = column.key if self.descending else f"-{column.key}"
+                else:
+                    next_sort = column.key
+            else:
+                next_sort = ""
+            fields = [form[name] for name in filter_names(column) if name in form.fields]
+            cells.append({"column": column, "sort": next_sort, "state": state, "fields": fields})
+        return cells
+
+    def rows(self) -> list[dict[str, Any]]:
+        if self.page is None:
+            return []
+        attr = self.view.ticket_attr
+        return [
+            {
+                "pk": row.pk,
+                "ticket_id": getattr(row, attr),
+                "cells": [(column, column.cell_html(row)) for column in self.columns],
+            }
+            for row in self.page.rows
+        ]

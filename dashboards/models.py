@@ -1,0 +1,31 @@
+"""What the panels remember per user."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class GridPreference(models.Model):
+    """"Visualização de colunas e grades": one user's visible columns, in order, for one grid.
+
+    ``columns`` is the ordered list of visible column keys; keys a later
+    release removes are ignored when read, and new columns stay hidden until
+    the user adds them or resets the grid.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grid_preferences"
+    )
+    view_slug = models.CharField(_("visão"), max_length=80)
+    columns = models.JSONField(_("colunas"), default=list)
+    updated_at = models.DateTimeField(_("atualizada em"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("preferência de grade")
+        verbose_name_plural = _("preferências de grade")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "view_slug"], name="gridpreference_unique_user_view")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.view_slug}"

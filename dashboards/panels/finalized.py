@@ -1,0 +1,99 @@
+"""Aba "Finalizados": tickets finalized in a period (manual 001, "Finalizados").
+
+"Reenviar avaliação para o SAC Plus" is not offered yet: evaluations (SAC
+Plus) do not exist in the product, and a button that only pretends would
+be worse than none.
+"""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from dashboards.grids.grid import GridView
+from dashboards.grids.periods import days_start, today_start
+from dashboards.grids.registry import TOOL_EXPORT, TOOL_REFRESH, register
+from dashboards.panels import columns as c
+from dashboards.panels.common import FINALIZED
+from sla.models import ClockState
+from tickets.selectors import visible_tickets
+
+TOOLS = (TOOL_REFRESH, TOOL_EXPORT)
+
+
+def finalized_since(user: AbstractBaseUser, start: datetime) -> QuerySet:
+    return visible_tickets(user).filter(closed_at__gte=start)
+
+
+def finalized_today(user: AbstractBaseUser, now: datetime) -> QuerySet:
+    """Finalizados hoje: finalized since local midnight today."""
+    return finalized_since(user, today_start(now))
+
+
+def finalized_this_week(user: AbstractBaseUser, now: datetime) -> QuerySet:
+    """Finalizados na semana: finalized in the last 7 calendar days (since local midnight 6 days ago)."""
+    return finalized_since(user, days_start(now, 7))
+
+
+def finalized_30_days(user: AbstractBaseUser, now: datetime) -> QuerySet:
+    """Finalizados nos últimos 30 dias: finalized since local midnight 29 days ago."""
+    return finalized_since(user, days_start(now, 30))
+
+
+def finalized_late_30_days(user: AbstractBaseUser, now: datetime) -> QuerySet:
+    """Finalizados com atraso nos últimos 30 dias: finalized in the last 30 calendar days with the
+    SLA clock breached (state "Atrasado" or a breach time recorded)."""
+    late = Q(sla_clock__state=ClockState.BREACHED) | Q(sla_clock__breached_at__isnull=False)
+    return finalized_30_days(user, now).filter(late)
+
+
+def _columns():
+    return [
+        c.code(),
+        c.customer(),
+        c.protocol(),
+        c.opened_at(),
+        c.closed_at(),
+        c.closing_classification(),
+        c.closed_by(),
+        c.company(),
+        c.process(),
+        c.subprocess(),
+        c.sla(),
+        c.origin(),
+    ]
+
+
+def _address_columns():
+    return [
+        c.code(),
+        c.customer(),
+        c.protocol(),
+        c.opened_at(),
+        c.closed_at(),
+        c.closing_classification(),
+        c.city(),
+        c.neighbourhood(),
+        c.subprocess(),
+        c.sla(),
+        c.origin(),
+    ]
+
+
+for order, (slug, title, rule, cols) in enumerate(
+    (
+        ("today", _("Finalizados hoje"), finalized_today, _columns),
+        ("week", _("Finalizados na semana"), finalized_this_week, _columns),
+        ("30-days", _("Finalizados nos últimos 30 dias"), finalized_30_days, _columns),
+        ("30-days-address", _("Finalizados nos últimos 30 dias com endereço"), finalized_30_days, _address_columns),
+        ("30-days-late", _("Finalizados com atraso nos últimos 30 dias"), finalized_late_30_days, _columns),
+    ),
+    start=1,
+):
+    register(
+        GridView(
+            slug=slug, tab=FINALIZED.slug, title=title, order=order * 10, tools=TOOLS,
+            columns=cols(), rule=rule, default_sort="-closed_at",
+        )
+    )

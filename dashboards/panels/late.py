@@ -1,0 +1,85 @@
+"""Aba "Atrasados": tickets whose SLA was breached in a period, finalized or not (manual 001).
+
+A ticket belongs to a view when its SLA clock's breach time (``breached_at``,
+set by the SLA breach scan) falls in the period: the last 24 hours (rolling),
+the last 7 or 30 calendar days (since local midnight 6 / 29 days ago), or
+ever ("todos").
+
+"Horas de atraso" is wall-clock hours past the deadline: until the
+finalization for a finalized ticket (``closed_at - due_at``), until now for
+an open one. Wall hours, not business hours: the grid sorts and filters on
+it in the database, and business time needs each calendar's rules in Python.
+"""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from dashboards.grids.grid import GridView
+from dashboards.grids.periods import days_start, hours_start
+from dashboards.grids.registry import TOOL_EXPORT, register
+from dashboards.panels import columns as c
+from dashboards.panels.common import LATE
+from tickets.selectors import visible_tickets
+
+TOOLS = (TOOL_EXPORT,)
+
+
+def breached(user: AbstractBaseUser, now: datetime) -> QuerySet:
+    """Todos atendimentos atrasados: visible tickets whose SLA clock has a breach time."""
+    return visible_tickets(user).filter(sla_clock__breached_at__isnull=False)
+
+
+def breached_24_hours(user: AbstractBaseUser, now: datetime) -> QuerySet:
+    """Atrasados nas últimas 24 horas: breached at or after ``now - 24 h``."""
+    return visible_tickets(user).filter(sla_clock__breached_at__gte=hours_start(now, 24))
+
+
+def breached_week(user: AbstractBaseUser, now: datetime) -> QuerySet:
+    """Atrasados na semana: breached since local midnight 6 days ago."""
+    return visible_tickets(user).filter(sla_clock__breached_at__gte=days_start(now, 7))
+
+
+def breached_30_days(user: AbstractBaseUser, now: datetime) -> QuerySet:
+    """Atrasados nos últimos 30 dias: breached since local midnight 29 days ago."""
+    return visible_tickets(user).filter(sla_clock__breached_at__gte=days_start(now, 30))
+
+
+def late_hours_annotation(now: datetime) -> dict:
+    end = Coalesce(F("closed_at"), Value(now, output_field=DateTimeField()))
+    return {"_late": ExpressionWrapper(end - F("sla_clock__due_at"), output_field=DurationField())}
+
+
+def _columns():
+    return [
+        c.code(),
+        c.customer_name(),
+        c.protocol(),
+        c.opened_at(),
+        c.company(),
+        c.subprocess(),
+        c.process(),
+        c.finalized(),
+        c.hours_column("late_hours", _("Horas de atraso"), "_late"),
+    ]
+
+
+for order, (slug, title, rule) in enumerate(
+    (
+        ("24-hours", _("Atrasados nas últimas 24 horas"), breached_24_hours),
+        ("week", _("Atrasados na semana"), breached_week),
+        ("30-days", _("Atrasados nos últimos 30 dias"), breached_30_days),
+        ("all", _("Todos atendimentos atrasados"), breached),
+    ),
+    start=1,
+):
+    register(
+        GridView(
+            slug=slug, tab=LATE.slug, title=title, order=order * 10, tools=TOOLS,
+            columns=_columns(), rule=rule, default_sort="-opened_at", annotations=late_hours_annotation,
+            base_related=("sla_clock",),
+        )
+    )

@@ -1,0 +1,41 @@
+"""The ticket event log: one ``record(...)`` that every app calls."""
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from tickets.models import EventKind, Ticket, TicketEvent
+
+
+def record(
+    *,
+    ticket: Ticket,
+    kind: EventKind | str,
+    actor: AbstractBaseUser | None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    """Append one event to the ticket's log; call it inside the operation's transaction."""
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=EventKind(kind),
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        data=data or {},
+        created_at=at or timezone.now(),
+    )
+
+
+class _Defaults(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def event_text(event: TicketEvent) -> str:
+    """The sentence the timeline and the "Interações" grid show for an event."""
+    local = timezone.localtime(event.created_at)
+    values = _Defaults({k: v for k, v in (event.data or {}).items() if isinstance(v, str | int | float)})
+    values["at"] = date_format(local, "d/m/Y H:i:s")
+    return str(EventKind(event.kind).label).format_map(values)

@@ -1,0 +1,48 @@
+"""Publishing changes to live screens, always after commit.
+
+Payloads are small JSON (what changed, which ids), never rendered HTML: each
+consumer renders for its own viewer (ARCHITECTURE.md, "The flow of a change").
+"""
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def team_group(team_id: int) -> str:
+    return f"team.{team_id}"
+
+
+def ticket_group(ticket_id: int) -> str:
+    return f"ticket.{ticket_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def _send(groups: list[str], payload: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "live.change", **payload}
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:  # a lost message may delay a screen, never break a write
+            logger.exception("publishing to %s failed", group)
+
+
+def publish_on_commit(groups: list[str], payload: dict[str, Any]) -> None:
+    """Send ``payload`` to ``groups`` once the current transaction commits."""
+    transaction.on_commit(lambda: _send(list(groups), payload))
+
+
+def publish_ticket_change(ticket_id: int, team_id: int, change: str, *, extra_teams: tuple[int, ...] = ()) -> None:
+    groups = [ticket_group(ticket_id), team_group(team_id), *(team_group(t) for t in extra_teams if t != team_id)]
+    publish_on_commit(groups, {"model": "ticket", "change": change, "ticket_id": ticket_id})
