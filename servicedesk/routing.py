@@ -1,3 +1,9 @@
-"""Websocket routes of every app (filled in by the live-screens work)."""
+"""Websocket routes of every app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from dashboards.consumers import LiveConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/live/", LiveConsumer.as_asgi()),
+]

@@ -208,6 +208,11 @@ def claimed_ticket(open_ticket, agent, django_capture_on_commit_callbacks):
 def published(monkeypatch):
     """Every message ``tickets.publish`` sends, as ``(groups, payload)`` tuples."""
     sent: list[tuple[list[str], dict]] = []
-    monkeypatch.setattr("tickets.publish._send", lambda groups, payload: sent.append((groups, payload)))
+    def send(groups, payload):
+        payload = dict(payload)
+        assert payload.pop("event_id"), "every publication carries an event_id"
+        sent.append((groups, payload))
+
+    monkeypatch.setattr("tickets.publish._send", send)
     return sent
 

@@ -5,6 +5,7 @@ consumer renders for its own viewer (ARCHITECTURE.md, "The flow of a change").
 """
 
 import logging
+import uuid
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -39,10 +40,33 @@ def _send(groups: list[str], payload: dict[str, Any]) -> None:
 
 
 def publish_on_commit(groups: list[str], payload: dict[str, Any]) -> None:
-    """Send ``payload`` to ``groups`` once the current transaction commits."""
-    transaction.on_commit(lambda: _send(list(groups), payload))
+    """Send ``payload`` to ``groups`` once the current transaction commits.
+
+    Each publication gets an ``event_id``: consumers use it to render one
+    change once however many sockets of a process show the same thing.
+    """
+    message = {**payload, "event_id": uuid.uuid4().hex}
+    transaction.on_commit(lambda: _send(list(groups), message))
 
 
-def publish_ticket_change(ticket_id: int, team_id: int, change: str, *, extra_teams: tuple[int, ...] = ()) -> None:
-    groups = [ticket_group(ticket_id), team_group(team_id), *(team_group(t) for t in extra_teams if t != team_id)]
+ALL_TICKETS_GROUP = "tickets.all"
+
+
+def publish_ticket_change(
+    ticket_id: int,
+    team_id: int,
+    change: str,
+    *,
+    extra_teams: tuple[int, ...] = (),
+    users: tuple[int | None, ...] = (),
+) -> None:
+    """Tell every audience of one ticket that it changed (after commit).
+
+    Audiences: the ticket's page, its team's panels (and the previous team's on
+    a transfer), the administrators, and the users who see it as theirs
+    (assignee, previous assignee, watchers) even from another team.
+    """
+    groups = [ticket_group(ticket_id), team_group(team_id), ALL_TICKETS_GROUP]
+    groups += [team_group(t) for t in dict.fromkeys(extra_teams) if t != team_id]
+    groups += [user_group(u) for u in dict.fromkeys(users) if u]
     publish_on_commit(groups, {"model": "ticket", "change": change, "ticket_id": ticket_id})

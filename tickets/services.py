@@ -105,8 +105,18 @@ def _require_worker(actor: AbstractBaseUser, ticket: Ticket) -> None:
     raise PermissionDenied(_("Este atendimento está com outro operador."))
 
 
-def _published(ticket: Ticket, change: str, *, extra_teams: tuple[int, ...] = ()) -> None:
-    publish_ticket_change(ticket.pk, ticket.team_id, change, extra_teams=extra_teams)
+def _published(
+    ticket: Ticket, change: str, *, extra_teams: tuple[int, ...] = (), extra_users: tuple[int | None, ...] = ()
+) -> None:
+    """Publish after commit to the ticket's audiences: its team(s), assignee and watchers.
+
+    ``extra_users``/``extra_teams`` are those who just lost sight of it (a
+    previous assignee, a removed watcher, the old team) so their rows leave.
+    """
+    watchers = tuple(Ticket.watchers.through.objects.filter(ticket_id=ticket.pk).values_list("user_id", flat=True))
+    publish_ticket_change(
+        ticket.pk, ticket.team_id, change, extra_teams=extra_teams, users=(ticket.assignee_id, *watchers, *extra_users)
+    )
 
 
 def _start_stage(*, ticket: Ticket, subprocess: Subprocess, actor: AbstractBaseUser | None, at: datetime) -> TicketStage:
@@ -377,10 +387,11 @@ def ticket_release(*, actor: AbstractBaseUser, ticket: Ticket) -> Ticket:
             raise ValidationError(_("Este atendimento não está resgatado."))
         _require_worker(actor, locked)
         previous = locked.assignee.get_username()
+        previous_id = locked.assignee_id
         locked.assignee = None
         locked.save(update_fields=["assignee", "updated_at"])
         record(ticket=locked, kind=EventKind.RELEASED, actor=actor, data={"operator": previous})
-        _published(locked, "released")
+        _published(locked, "released", extra_users=(previous_id,))
     return locked
 
 
@@ -400,6 +411,7 @@ def ticket_transfer(
         _require_open(locked)
         _require_worker(actor, locked)
         old_team_id = locked.team_id
+        old_assignee_id = locked.assignee_id
         team = to_team or locked.team
         if not team.active:
             raise ValidationError({"to_team": _("Equipe inativa.")})
@@ -419,7 +431,7 @@ def ticket_transfer(
         if comment.strip():
             Comment.objects.create(ticket=locked, author=actor, body=comment.strip())
             record(ticket=locked, kind=EventKind.COMMENT_ADDED, actor=actor, data={"comment": comment.strip()})
-        _published(locked, "transferred", extra_teams=(old_team_id,))
+        _published(locked, "transferred", extra_teams=(old_team_id,), extra_users=(old_assignee_id,))
     return locked
 
 
@@ -448,7 +460,7 @@ def ticket_watcher_remove(*, actor: AbstractBaseUser, ticket: Ticket, user: Abst
             raise ValidationError(_("Este operador não acompanha o atendimento."))
         locked.watchers.remove(user)
         record(ticket=locked, kind=EventKind.WATCHER_REMOVED, actor=actor, data={"operator": user.get_username()})
-        _published(locked, "watchers")
+        _published(locked, "watchers", extra_users=(user.pk,))
     return locked
 
 

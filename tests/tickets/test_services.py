@@ -91,8 +91,15 @@ def unchanged(django_capture_on_commit_callbacks, settings):
     return check
 
 
-def _groups(ticket, *teams) -> list[str]:
-    return [f"ticket.{ticket.pk}", *(f"team.{t.pk}" for t in teams)]
+def _groups(ticket, team, *old_teams, users=()) -> list[str]:
+    """The ticket's page, its team, the administrators, the old team, then the users who see it as theirs."""
+    return [
+        f"ticket.{ticket.pk}",
+        f"team.{team.pk}",
+        "tickets.all",
+        *(f"team.{t.pk}" for t in old_teams),
+        *(f"user.{u.pk}" for u in users),
+    ]
 
 
 def _payload(ticket, change: str) -> dict:
@@ -317,7 +324,7 @@ def test_claim_assigns_the_ticket_records_and_publishes(
     assert reload(open_ticket).assignee == agent
     assert events(open_ticket)[-1] == ("claimed", "ana", {})
     assert len(callbacks) == 1
-    assert published == [(_groups(open_ticket, team), _payload(open_ticket, "claimed"))]
+    assert published == [(_groups(open_ticket, team, users=[agent]), _payload(open_ticket, "claimed"))]
 
 
 def test_claim_reaches_the_team_group_through_the_channel_layer(open_ticket, agent, team, django_capture_on_commit_callbacks):
@@ -330,6 +337,7 @@ def test_claim_reaches_the_team_group_through_the_channel_layer(open_ticket, age
         message = async_to_sync(layer.receive)(channel)
     finally:
         async_to_sync(layer.flush)()
+    assert message.pop("event_id")
     assert message == {"type": "live.change", "model": "ticket", "change": "claimed", "ticket_id": open_ticket.pk}
 
 
@@ -390,7 +398,7 @@ def test_release_returns_the_ticket_to_the_team_queue(
         services.ticket_release(actor=agent, ticket=claimed_ticket)
     assert reload(claimed_ticket).assignee is None
     assert events(claimed_ticket)[-1] == ("released", "ana", {"operator": "ana"})
-    assert published == [(_groups(claimed_ticket, team), _payload(claimed_ticket, "released"))]
+    assert published == [(_groups(claimed_ticket, team, users=[agent]), _payload(claimed_ticket, "released"))]
 
 
 def test_supervisor_may_release_an_agents_ticket(claimed_ticket, supervisor):
@@ -427,7 +435,7 @@ def test_transfer_to_a_teammate_with_comment(claimed_ticket, agent, teammate, te
         ("operator_added", "ana", {"operator": "bruno"}),
         ("comment_added", "ana", {"comment": "Segue para você."}),
     ]
-    assert published == [(_groups(ticket, team), _payload(ticket, "transferred"))]
+    assert published == [(_groups(ticket, team, users=[teammate, agent]), _payload(ticket, "transferred"))]
 
 
 def test_transfer_to_another_team_leaves_it_unassigned_and_tells_both_teams(
@@ -438,7 +446,7 @@ def test_transfer_to_another_team_leaves_it_unassigned_and_tells_both_teams(
     ticket = reload(claimed_ticket)
     assert (ticket.team, ticket.assignee) == (other_team, None)
     assert events(ticket)[-1] == ("team_transferred", "ana", {"team": "Financeiro"})
-    assert published == [(_groups(ticket, other_team, team), _payload(ticket, "transferred"))]
+    assert published == [(_groups(ticket, other_team, team, users=[agent]), _payload(ticket, "transferred"))]
 
 
 def test_transfer_to_another_team_and_one_of_its_members(claimed_ticket, agent, outsider, other_team):
@@ -509,7 +517,7 @@ def test_watcher_added_is_recorded_and_can_see_the_ticket(
         services.ticket_watcher_add(actor=agent, ticket=claimed_ticket, user=teammate)
     assert list(reload(claimed_ticket).watchers.all()) == [teammate]
     assert events(claimed_ticket)[-1] == ("watcher_added", "ana", {"operator": "bruno"})
-    assert published == [(_groups(claimed_ticket, team), _payload(claimed_ticket, "watchers"))]
+    assert published == [(_groups(claimed_ticket, team, users=[agent, teammate]), _payload(claimed_ticket, "watchers"))]
     assert access_ticket(teammate, claimed_ticket.pk) == claimed_ticket
 
 
@@ -728,7 +736,7 @@ def test_subprocess_start_finishes_the_current_stage_and_starts_the_chosen_one(
         ("subprocess_finished", "ana", {"subprocess": "Triagem"}),
         ("subprocess_started", "ana", {"subprocess": "Validação"}),
     ]
-    assert published == [(_groups(ticket, team), _payload(ticket, "subprocess"))]
+    assert published == [(_groups(ticket, team, users=[agent]), _payload(ticket, "subprocess"))]
 
 
 def test_subprocess_of_another_process_is_refused(claimed_ticket, agent, other_process, unchanged):
@@ -795,7 +803,7 @@ def test_forward_moves_to_the_first_subprocess_of_the_new_process(
         ("forward_comment", "ana", {"comment": "Estornar taxa."}),
         ("subprocess_started", "ana", {"subprocess": "Análise financeira"}),
     ]
-    assert published == [(_groups(ticket, team), _payload(ticket, "forwarded"))]
+    assert published == [(_groups(ticket, team, users=[agent]), _payload(ticket, "forwarded"))]
 
 
 def test_forward_to_the_same_process_is_refused(claimed_ticket, agent, process, unchanged):
@@ -831,7 +839,7 @@ def test_service_order_without_schedule_is_unscheduled_and_shown_on_the_ticket(
     assert (order.code, order.status, order.description, order.created_by) == (1, "unscheduled", "Trocar ONU", agent)
     assert reload(claimed_ticket).service_order_status == ServiceOrderStatus.UNSCHEDULED
     assert events(claimed_ticket)[-1] == ("service_order_created", "ana", {"service_order": 1})
-    assert published == [(_groups(claimed_ticket, team), _payload(claimed_ticket, "service_order"))]
+    assert published == [(_groups(claimed_ticket, team, users=[agent]), _payload(claimed_ticket, "service_order"))]
 
 
 def test_service_order_with_schedule_is_scheduled(claimed_ticket, agent):
@@ -952,7 +960,7 @@ def test_finalize_closes_the_ticket_and_its_stage(
         ("finalize_comment", "ana", {"comment": "Resolvido."}),
         ("closed", "ana", {"classification": "Resolvido remotamente"}),
     ]
-    assert published == [(_groups(ticket, team), _payload(ticket, "finalized"))]
+    assert published == [(_groups(ticket, team, users=[agent]), _payload(ticket, "finalized"))]
 
 
 def test_finalize_without_comment_or_classification_is_refused(claimed_ticket, agent, unchanged):
@@ -1010,7 +1018,7 @@ def test_reopen_by_who_finalized_restarts_the_last_subprocess(
         ("reopened", "ana", {"reason": "Voltou a cair."}),
         ("subprocess_started", "ana", {"subprocess": "Triagem"}),
     ]
-    assert published == [(_groups(ticket, team), _payload(ticket, "reopened"))]
+    assert published == [(_groups(ticket, team, users=[agent]), _payload(ticket, "reopened"))]
 
 
 def test_reopen_without_reason_is_refused(closed_ticket, agent, unchanged):

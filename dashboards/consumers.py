@@ -1,0 +1,162 @@
+"""The live screens' websocket: one socket per page, session-authenticated.
+
+Protocol (JSON from the browser, through htmx's websocket extension):
+
+- ``{"action": "grid", "view": "abertos/hoje", "query": "o=-opened_at&page=..."}``:
+  this page shows that grid; answered at once with the current rows and
+  counters (which is also how a reconnecting page resynchronises);
+- ``{"action": "ticket", "ticket": 123}``: this page is ticket 123's;
+- anything else is ignored.
+
+The server sends HTML fragments with ``hx-swap-oob`` (rendered by
+``dashboards.live`` for this viewer). Changes arrive from the channel layer as
+``live.change`` messages (``tickets.publish``), which carry only ids; changes
+that arrive while a rendering is running are coalesced into the next one.
+Identical renderings (same viewer, view, query, changes) requested by several
+sockets of one process at once are done once.
+"""
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import Http404
+
+from dashboards import live
+
+logger = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are the application's).
+UNAUTHENTICATED = 4401
+
+_SHARED_TTL = 5.0
+_shared: dict[tuple, tuple[float, asyncio.Future]] = {}
+
+
+async def _shared_render(key: tuple, func, *args) -> Any:
+    """Run ``func(*args)`` in a thread once for every caller asking with the same ``key`` now."""
+    now = time.monotonic()
+    found = _shared.get(key)
+    if found is not None and now - found[0] < _SHARED_TTL:
+        return await asyncio.shield(found[1])
+    if len(_shared) > 2000:
+        for stale in [k for k, (t, _f) in _shared.items() if now - t >= _SHARED_TTL]:
+            _shared.pop(stale, None)
+    future: asyncio.Future = asyncio.get_running_loop().create_future()
+    _shared[key] = (now, future)
+    try:
+        result = await database_sync_to_async(func)(*args)
+    except BaseException as exc:
+        _shared.pop(key, None)
+        future.set_exception(exc)
+        future.exception()  # retrieved: no "never retrieved" warning when nobody else waits
+        raise
+    future.set_result(result)
+    return result
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=UNAUTHENTICATED)
+            return
+        self.user = user
+        self.groups_joined: list[str] = []
+        self.grid_view = ""
+        self.grid_query = ""
+        self.grid_tab = ""
+        self.grid_state: live.GridState | None = None
+        self.base_total: int | None = None
+        self.ticket_id: int | None = None
+        self.pending: set[int] = set()
+        self.pending_events: set[str] = set()
+        self.flushing: asyncio.Task | None = None
+        for group in await database_sync_to_async(live.audience_groups)(user):
+            await self._join(group)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "flushing", None) is not None:
+            self.flushing.cancel()
+
+    async def _join(self, group: str) -> None:
+        if group not in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+
+    # --- from the browser ---------------------------------------------------------------------
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        action = content.get("action")
+        if action == "grid":
+            await self._subscribe_grid(str(content.get("view", ""))[:100], str(content.get("query", ""))[:2000])
+        elif action == "ticket":
+            await self._subscribe_ticket(content.get("ticket"))
+
+    async def _subscribe_grid(self, view_key: str, query: str) -> None:
+        try:
+            state = await database_sync_to_async(live.grid_state)(self.user, view_key, query)
+        except Http404:
+            return
+        self.grid_view, self.grid_query = view_key, query.lstrip("?")
+        self.grid_tab = view_key.partition("/")[0]
+        self.base_total = state.total
+        # A (re)subscription answers with the page as the database has it now.
+        html = live.grid_diff(None, state, set(), 0)
+        html += await database_sync_to_async(live.counts_html)(self.user, self.grid_tab)
+        self.grid_state = state
+        await self.send(text_data=html)
+
+    async def _subscribe_ticket(self, raw: Any) -> None:
+        try:
+            ticket_id = int(raw)
+            group = await database_sync_to_async(live.ticket_audience)(self.user, ticket_id)
+        except (TypeError, ValueError, Http404):
+            return
+        self.ticket_id = ticket_id
+        await self._join(group)
+
+    # --- from the channel layer -----------------------------------------------------------------
+
+    async def live_change(self, event: dict[str, Any]) -> None:
+        ids = event.get("ticket_ids") or ([event["ticket_id"]] if event.get("ticket_id") else [])
+        self.pending.update(int(i) for i in ids)
+        self.pending_events.add(str(event.get("event_id", "")))
+        if self.flushing is None or self.flushing.done():
+            self.flushing = asyncio.ensure_future(self._flush())
+
+    async def _flush(self) -> None:
+        while self.pending:
+            changed, self.pending = self.pending, set()
+            events, self.pending_events = tuple(sorted(self.pending_events)), set()
+            try:
+                await self._render_and_send(changed, events)
+            except Exception:  # one failed rendering must not kill the socket
+                logger.exception("live update failed for user %s", self.user.pk)
+
+    async def _render_and_send(self, changed: set[int], events: tuple[str, ...]) -> None:
+        parts: list[str] = []
+        if self.grid_view:
+            key = ("grid", self.user.pk, self.grid_view, self.grid_query, events, frozenset(changed))
+            state = await _shared_render(key, live.grid_state, self.user, self.grid_view, self.grid_query)
+            unseen = 0
+            if state.deep and state.total is not None and self.base_total is not None:
+                unseen = max(0, state.total - self.base_total)
+            parts.append(live.grid_diff(self.grid_state, state, changed, unseen))
+            self.grid_state = state
+            key = ("counts", self.user.pk, self.grid_tab, events, frozenset(changed))
+            parts.append(await _shared_render(key, live.counts_html, self.user, self.grid_tab))
+        if self.ticket_id is not None and self.ticket_id in changed:
+            key = ("ticket", self.user.pk, self.ticket_id, events)
+            parts.append(await _shared_render(key, live.ticket_fragments, self.user, self.ticket_id))
+        html = "".join(p for p in parts if p)
+        if html:
+            await self.send(text_data=html)
