@@ -2,10 +2,13 @@
 
 Protocol (JSON from the browser, through htmx's websocket extension):
 
-- ``{"action": "grid", "view": "abertos/hoje", "query": "o=-opened_at&page=..."}``:
-  this page shows that grid; answered at once with the current rows and
-  counters (which is also how a reconnecting page resynchronises);
-- ``{"action": "ticket", "ticket": 123}``: this page is ticket 123's;
+- ``{"action": "grid", "view": "abertos/hoje", "query": "o=-opened_at&page=...", "resync": false}``:
+  this page shows that grid (sent again whenever the user sorts, filters or
+  pages);
+- ``{"action": "ticket", "ticket": 123, "resync": false}``: this page is ticket 123's;
+- with ``"resync": true`` (a page whose socket reconnected after a drop or a
+  server restart) the answer is the page's live parts as the database has
+  them now, so nothing missed while disconnected stays missing;
 - anything else is ignored.
 
 The server sends HTML fragments with ``hx-swap-oob`` (rendered by
@@ -23,6 +26,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.http import Http404
 
 from dashboards import live
@@ -72,7 +76,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.grid_state: live.GridState | None = None
         self.base_total: int | None = None
         self.ticket_id: int | None = None
+        self.ticket_state: dict[str, str] | None = None
+        # The browser's CSRF secret: forms in re-rendered fragments stay valid for it.
+        self.csrf = self.scope.get("cookies", {}).get(settings.CSRF_COOKIE_NAME, "")
         self.pending: set[int] = set()
+        self.seen_events: dict[str, None] = {}
         self.pending_events: set[str] = set()
         self.flushing: asyncio.Task | None = None
         for group in await database_sync_to_async(live.audience_groups)(user):
@@ -97,11 +105,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         action = content.get("action")
         if action == "grid":
-            await self._subscribe_grid(str(content.get("view", ""))[:100], str(content.get("query", ""))[:2000])
+            view, query = str(content.get("view", ""))[:100], str(content.get("query", ""))[:2000]
+            await self._subscribe_grid(view, query, bool(content.get("resync")))
         elif action == "ticket":
-            await self._subscribe_ticket(content.get("ticket"))
+            await self._subscribe_ticket(content.get("ticket"), bool(content.get("resync")))
 
-    async def _subscribe_grid(self, view_key: str, query: str) -> None:
+    async def _subscribe_grid(self, view_key: str, query: str, resync: bool) -> None:
         try:
             state = await database_sync_to_async(live.grid_state)(self.user, view_key, query)
         except Http404:
@@ -109,13 +118,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.grid_view, self.grid_query = view_key, query.lstrip("?")
         self.grid_tab = view_key.partition("/")[0]
         self.base_total = state.total
-        # A (re)subscription answers with the page as the database has it now.
-        html = live.grid_diff(None, state, set(), 0)
-        html += await database_sync_to_async(live.counts_html)(self.user, self.grid_tab)
         self.grid_state = state
-        await self.send(text_data=html)
+        if resync:
+            html = live.grid_diff(None, state, set(), 0)
+            html += await database_sync_to_async(live.counts_html)(self.user, self.grid_tab)
+            await self.send(text_data=html)
 
-    async def _subscribe_ticket(self, raw: Any) -> None:
+    async def _subscribe_ticket(self, raw: Any, resync: bool) -> None:
         try:
             ticket_id = int(raw)
             group = await database_sync_to_async(live.ticket_audience)(self.user, ticket_id)
@@ -123,10 +132,21 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         self.ticket_id = ticket_id
         await self._join(group)
+        self.ticket_state = await database_sync_to_async(live.ticket_regions)(self.user, ticket_id, self.csrf)
+        if resync:
+            await self.send(text_data=live.regions_diff(None, self.ticket_state))
 
     # --- from the channel layer -----------------------------------------------------------------
 
     async def live_change(self, event: dict[str, Any]) -> None:
+        event_id = str(event.get("event_id", ""))
+        if event_id:
+            # The same publication reaches a socket once per group it is in (team, ticket, user).
+            if event_id in self.seen_events:
+                return
+            self.seen_events[event_id] = None
+            if len(self.seen_events) > 500:
+                self.seen_events.pop(next(iter(self.seen_events)))
         ids = event.get("ticket_ids") or ([event["ticket_id"]] if event.get("ticket_id") else [])
         self.pending.update(int(i) for i in ids)
         self.pending_events.add(str(event.get("event_id", "")))
@@ -155,8 +175,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             key = ("counts", self.user.pk, self.grid_tab, events, frozenset(changed))
             parts.append(await _shared_render(key, live.counts_html, self.user, self.grid_tab))
         if self.ticket_id is not None and self.ticket_id in changed:
-            key = ("ticket", self.user.pk, self.ticket_id, events)
-            parts.append(await _shared_render(key, live.ticket_fragments, self.user, self.ticket_id))
+            key = ("ticket", self.user.pk, self.ticket_id, self.csrf, events)
+            regions = await _shared_render(key, live.ticket_regions, self.user, self.ticket_id, self.csrf)
+            parts.append(live.regions_diff(self.ticket_state, regions))
+            self.ticket_state = regions
         html = "".join(p for p in parts if p)
         if html:
             await self.send(text_data=html)

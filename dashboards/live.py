@@ -13,6 +13,7 @@ row in place, the body when rows entered, left or moved, the row count, and on
 a deep page a "N novos" notice instead of moving the user's rows under them.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -174,11 +175,25 @@ def _oob_row(html: str) -> str:
     return html.replace("<tr ", '<tr hx-swap-oob="outerHTML" ', 1)
 
 
-def ticket_fragments(user: AbstractBaseUser, ticket_id: int) -> str:
-    """The live regions of the ticket page, rendered for this viewer; '' when it may no longer see it."""
+_CSRF_VALUE = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+
+
+def ticket_regions(user: AbstractBaseUser, ticket_id: int, csrf_secret: str = "") -> dict[str, str]:
+    """The live regions of the ticket page for this viewer, or a "no longer visible" notice."""
     from tickets.views.pages import live_regions
 
     try:
-        return live_regions(user, ticket_id)
+        return live_regions(user, ticket_id, csrf_secret)
     except Http404:
-        return render_to_string("dashboards/_ticket_gone.html", {}).strip()
+        return {"gone": render_to_string("dashboards/_ticket_gone.html", {}).strip()}
+
+
+def regions_diff(before: dict[str, str] | None, after: dict[str, str]) -> str:
+    """The regions whose content changed (a form's fresh CSRF mask is not a change)."""
+    if before is None:
+        return "".join(after.values())
+    return "".join(
+        html
+        for name, html in after.items()
+        if _CSRF_VALUE.sub("", html) != _CSRF_VALUE.sub("", before.get(name, ""))
+    )

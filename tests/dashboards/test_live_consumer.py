@@ -150,3 +150,145 @@ def test_a_rolled_back_operation_publishes_nothing(agent, team, customer, compan
     ticket = open_ticket_for(agent, team, customer, company, process)
     message = async_to_sync(layer.receive)(channel)
     assert message["ticket_id"] == ticket.pk
+
+
+def test_ticket_page_receives_its_changed_regions_rendered_for_the_viewer(
+    agent, supervisor, team, customer, company, process
+):
+    ticket = open_ticket_for(agent, team, customer, company, process)
+    cookie = session_cookie(supervisor)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "ticket", "ticket": ticket.pk})
+        assert await comm.receive_nothing(0.3)  # first subscription: the page is fresh
+        await db(services.ticket_claim)(actor=agent, ticket=ticket)
+        claimed = await comm.receive_from(3)
+        await db(services.ticket_comment_add)(actor=agent, ticket=ticket, body="<b>ONU</b> trocada")
+        commented = await comm.receive_from(3)
+        # The message reached the socket through two groups (team and ticket): sent once.
+        quiet = await comm.receive_nothing(0.3)
+        await comm.disconnect()
+        return claimed, commented, quiet
+
+    claimed, commented, quiet = run(scenario)
+    assert 'id="ticket-head"' in claimed and "Ana Souza" in claimed
+    assert 'id="ticket-timeline"' in claimed
+    # Only what changed is sent, and user text stays escaped.
+    assert 'id="ticket-comments"' in commented and "&lt;b&gt;ONU&lt;/b&gt; trocada" in commented
+    assert 'id="ticket-facts"' not in commented
+    assert quiet
+
+
+def test_a_viewer_who_loses_sight_of_the_ticket_is_told_and_sent_nothing_more(
+    agent, teammate, team, customer, company, process
+):
+    ticket = open_ticket_for(agent, team, customer, company, process)
+    cookie = session_cookie(teammate)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "ticket", "ticket": ticket.pk})
+        await comm.receive_nothing(0.3)
+        # Ana claims it: an agent sees only its own and the team's unassigned tickets.
+        await db(services.ticket_claim)(actor=agent, ticket=ticket)
+        gone = await comm.receive_from(3)
+        await db(services.ticket_comment_add)(actor=agent, ticket=ticket, body="Segredo da Ana")
+        quiet = await comm.receive_nothing(0.5)
+        await comm.disconnect()
+        return gone, quiet
+
+    gone, quiet = run(scenario)
+    assert "não está mais visível" in gone and "Sem resgate" not in gone
+    assert quiet
+
+
+def test_resync_after_reconnect_sends_the_page_as_the_database_has_it(agent, team, customer, company, process):
+    ticket = open_ticket_for(agent, team, customer, company, process)
+    services.ticket_comment_add(actor=agent, ticket=ticket, body="Enquanto a conexão caiu")
+    cookie = session_cookie(agent)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "ticket", "ticket": ticket.pk, "resync": True})
+        html = await comm.receive_from(3)
+        await comm.disconnect()
+        return html
+
+    html = run(scenario)
+    assert "Enquanto a conexão caiu" in html and 'hx-swap-oob="true"' in html
+
+
+def test_supervisor_grid_gets_a_new_row_then_its_change_in_place_and_the_counters(
+    agent, supervisor, team, customer, company, process
+):
+    first = open_ticket_for(agent, team, customer, company, process)
+    cookie = session_cookie(supervisor)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "grid", "view": "open/all", "query": "all=1&o=-opened_at"})
+        assert await comm.receive_nothing(0.3)
+        second = await db(open_ticket_for)(agent, team, customer, company, process)
+        entered = await comm.receive_from(3)
+        await db(services.ticket_claim)(actor=agent, ticket=first)
+        changed = await comm.receive_from(3)
+        await comm.disconnect()
+        return second, entered, changed
+
+    second, entered, changed = run(scenario)
+    # A new row: the body again (rows moved), the new one flagged, the row count and tab badges.
+    assert 'id="grid-body"' in entered
+    assert f'data-live-changed="1" id="row-{second.pk}"' in entered
+    assert 'id="row-count"' in entered and "2 atendimentos" in entered
+    assert 'id="tab-count-open"' in entered
+    # A claim changes one row in place ("Resgate" now Ana), nothing else moves.
+    assert 'id="grid-body"' not in changed
+    assert f'hx-swap-oob="outerHTML" data-live-changed="1" id="row-{first.pk}"' in changed
+    assert "Ana Souza" in changed
+
+
+def test_an_agent_never_receives_another_teams_rows(agent, outsider, team, other_team, customer, company, process):
+    cookie = session_cookie(outsider)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "grid", "view": "open/all", "query": ""})
+        await comm.receive_nothing(0.2)
+        await db(open_ticket_for)(agent, team, customer, company, process)
+        quiet = await comm.receive_nothing(0.6)
+        await comm.disconnect()
+        return quiet
+
+    assert run(scenario)
+
+
+def test_a_deep_page_keeps_its_rows_and_announces_new_ones(agent, supervisor, team, customer, company, process):
+    for _ in range(3):
+        open_ticket_for(agent, team, customer, company, process)
+    cookie = session_cookie(supervisor)
+    from dashboards.live import grid_state
+
+    first_page = grid_state(supervisor, "open/all", "all=1&per_page=10")
+    assert len(first_page.rows) == 3
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        # A page anchored after the newest row (as the "next page" link makes it).
+        state = await db(grid_state)(supervisor, "open/all", "all=1&per_page=10")
+        after = state.rows[0][0]
+        await comm.send_json_to({"action": "grid", "view": "open/all", "query": f"all=1&per_page=10&after={after}"})
+        await comm.receive_nothing(0.2)
+        await db(open_ticket_for)(agent, team, customer, company, process)
+        html = await comm.receive_from(3)
+        await comm.disconnect()
+        return html
+
+    html = run(scenario)
+    assert 'id="live-notice"' in html and "1 novo" in html

@@ -1,5 +1,6 @@
 """The pages: home ("Meus atendimentos"), ticket detail, new and edit forms."""
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -8,6 +9,8 @@ from django.core.paginator import Paginator
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -19,6 +22,7 @@ from tickets.views import tools
 from tickets.views.common import Tool, abilities, detail_url
 
 PAGE_SIZE = 25
+DETAIL_TEMPLATE = "tickets/detail.html"
 EVENTS_SHOWN = 300
 
 
@@ -64,6 +68,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, DETAIL_TEMPLATE, detail_context(request, pk))
+
+
+def detail_context(request: HttpRequest, pk: int) -> dict[str, Any]:
+    """Everything the ticket page shows, for ``request.user`` (``Http404`` when not visible)."""
     ticket = selectors.ticket_detail(request.user, pk)
     user = request.user
     watchers = list(ticket.watchers.order_by("first_name", "username"))
@@ -135,7 +144,39 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     for extra in hooks.detail_context:
         context.update(extra(request=request, ticket=ticket, stages=stages))
-    return render(request, "tickets/detail.html", context)
+    return context
+
+
+# The parts of the ticket page a live update re-renders (partials of detail.html).
+LIVE_REGIONS = ("head", "facts", "stages", "orders", "comments", "attachments", "watchers", "timeline", "modals")
+_FIRST_TAG = re.compile(r"^\s*<([a-zA-Z]+)")
+
+
+def _oob(html: str) -> str:
+    return _FIRST_TAG.sub(lambda m: f'<{m.group(1)} hx-swap-oob="true"', html.strip(), count=1)
+
+
+def live_regions(user: Any, ticket_id: int, csrf_secret: str = "") -> dict[str, str]:
+    """The live regions of ticket ``ticket_id`` as ``user`` sees them now: region → out-of-band HTML.
+
+    Rendered with the same partials as the page. ``csrf_secret`` is the
+    browser's CSRF cookie, so the forms in the fragments stay valid for it.
+    Raises ``Http404`` when the user may no longer see the ticket.
+    """
+    request = HttpRequest()
+    request.method = "GET"
+    request.user = user
+    request.path = request.path_info = reverse("tickets:detail", args=[ticket_id])
+    request.META["SERVER_NAME"], request.META["SERVER_PORT"] = "localhost", "80"
+    if csrf_secret:
+        request.META["CSRF_COOKIE"] = csrf_secret
+    request.htmx = False
+    context = detail_context(request, ticket_id)
+    regions = {name: _oob(render_to_string(f"{DETAIL_TEMPLATE}#{name}", context, request=request)) for name in LIVE_REGIONS}
+    sla = context.get("sla")
+    if sla and getattr(sla, "get", None) and sla.get("template"):
+        regions["sla"] = _oob(render_to_string(f"{sla['template']}#box", context, request=request))
+    return regions
 
 
 # --- new and edit ------------------------------------------------------------------------
