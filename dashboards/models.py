@@ -29,3 +29,30 @@ class GridPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.view_slug}"
+
+
+class PivotPreference(models.Model):
+    """One user's configuration of a pivot view ("Gráfico sintético", "Informações sintéticas").
+
+    ``config`` holds the dimensions on rows and columns, the filters with their
+    chosen values, the measure and the chart type; it is validated by
+    ``dashboards.grids.pivot.PivotConfig`` when read, so a dimension a later
+    release removes is dropped rather than failing the page.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pivot_preferences"
+    )
+    view_slug = models.CharField(_("visão"), max_length=80)
+    config = models.JSONField(_("configuração"), default=dict)
+    updated_at = models.DateTimeField(_("atualizada em"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("configuração de gráfico sintético")
+        verbose_name_plural = _("configurações de gráfico sintético")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "view_slug"], name="pivotpreference_unique_user_view")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.view_slug}"

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboards.grids import export as grid_export
-from dashboards.grids.grid import PER_PAGE_CHOICES, GridView
+from dashboards.grids import pivot as pv
+from dashboards.grids.grid import PER_PAGE_CHOICES, GridResult, GridView, _per_page
 from dashboards.grids.registry import (
     TOOL_EDIT,
     TOOL_EXPORT,
@@ -31,7 +32,8 @@ from dashboards.grids.registry import (
     tabs,
     views_of,
 )
-from dashboards.models import GridPreference
+from dashboards.grids.tree import TreeView, node_query
+from dashboards.models import GridPreference, PivotPreference
 
 TEMPLATE = "dashboards/panel.html"
 
@@ -83,10 +85,17 @@ def _is_partial(request: HttpRequest) -> bool:
     return bool(request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request)
 
 
-def render_grid(request: HttpRequest, view: GridView, *, status: int = 200) -> HttpResponse:
+def render_grid(
+    request: HttpRequest, view: GridView, *, status: int = 200, extra: dict[str, Any] | None = None
+) -> HttpResponse:
     columns = view.visible_columns(request.user)
-    result = view.page(request, columns=columns)
+    if isinstance(view, TreeView):
+        # The tree lists no page of its own: rows come per group (``render_tree``).
+        result = GridResult(view, columns, *view_filterset(view, request), True, None, None)
+    else:
+        result = view.page(request, columns=columns)
     context = {
+        **(extra or {}),
         "grid": result,
         "view": view,
         "rows": result.rows(),
@@ -95,11 +104,38 @@ def render_grid(request: HttpRequest, view: GridView, *, status: int = 200) -> H
         "can_edit": TOOL_EDIT in view.tools and request.user.has_perm(TOOL_PERMISSIONS[TOOL_EDIT]),
     }
     if _is_partial(request) and request.htmx.target in ("grid", None):
-        return render(request, f"{TEMPLATE}#grid", context, status=status)
+        return render(request, f"{view.template}#grid", context, status=status)
     context.update(panel_context(request, view))
     context["all_columns"] = view.columns
     context["visible_keys"] = [c.key for c in columns]
-    return render(request, TEMPLATE, context, status=status)
+    return render(request, view.template, context, status=status)
+
+
+def render_tree(request: HttpRequest, view: TreeView) -> HttpResponse:
+    """Processo x Subprocesso: the groups with their counts, or (``?node=``) one page of a group's rows."""
+    now = timezone.now()
+    columns = view.visible_columns(request.user)
+    token = request.GET.get("node")
+    if token is not None:
+        result = view.leaves(request, columns, token, now)
+        if result is None:
+            return HttpResponseBadRequest(_("Grupo inválido."))
+        context = {
+            "grid": result,
+            "view": view,
+            "rows": result.rows(),
+            "node": token,
+            "query": node_query(request.GET),
+            "can_edit": TOOL_EDIT in view.tools and request.user.has_perm(TOOL_PERMISSIONS[TOOL_EDIT]),
+        }
+        return render(request, f"{view.template}#leaves", context)
+    return render_grid(request, view, extra={"tree": _tree_of(request, view, columns, now)})
+
+
+def _tree_of(request: HttpRequest, view: TreeView, columns: list, now: datetime) -> dict[str, Any]:
+    qs, _filterset = view.filtered(view.base_queryset(request.user, now, columns), request.GET)
+    nodes = view.tree(qs, now)
+    return {"nodes": nodes, "total": sum(n.count for n in nodes), "query": node_query(request.GET)}
 
 
 @require_GET
@@ -119,11 +155,16 @@ def panel_view(request: HttpRequest, tab: str, view: str) -> HttpResponse:
     return get_view(tab, view).respond(request)
 
 
+def view_filterset(view: GridView, request: HttpRequest) -> tuple[Any, Any, bool, int]:
+    """``(filterset, sort column, descending, per page)`` of a grid request, without reading rows."""
+    sort_column, descending = view.sort_of(request.GET)
+    filterset = view.filterset_class(request.GET or None, queryset=view.rule(request.user, timezone.now()).none())
+    return filterset, sort_column, descending, _per_page(request.GET.get("per_page"))
+
+
 def _grid_view(tab: str, view: str) -> GridView:
     found = get_view(tab, view)
     if not isinstance(found, GridView):
-        from django.http import Http404
-
         raise Http404
     return found
 
@@ -178,7 +219,7 @@ def _export(request: HttpRequest, tab: str, view: str, fmt: str) -> HttpResponse
     if TOOL_EXPORT not in grid.tools or not request.user.has_perm(TOOL_PERMISSIONS[TOOL_EXPORT]):
         raise PermissionDenied(_("Você não tem permissão para exportar esta grade."))
     now: datetime = timezone.now()
-    columns = grid.visible_columns(request.user)
+    columns = grid.export_columns(request.user)
     qs = grid.export_queryset(request.user, request.GET, columns, now)
     total = qs.count()
     if total > grid_export.MAX_ROWS:
@@ -203,3 +244,94 @@ def export_csv(request: HttpRequest, tab: str, view: str) -> HttpResponse:
 @require_GET
 def export_xlsx(request: HttpRequest, tab: str, view: str) -> HttpResponse:
     return _export(request, tab, view, "xlsx")
+
+
+# --- pivots ("Gráfico sintético", "Informações sintéticas") ------------------------------------------
+
+
+def render_pivot(
+    request: HttpRequest, view: pv.PivotView, *, status: int = 200, error: str = ""
+) -> HttpResponse:
+    """The pivot page; ``?options=<dimension>`` answers the values a filter offers."""
+    now = timezone.now()
+    config = view.config_for(request.user)
+    dims = view.dimension_map
+    qs, form = view.base(request, now)
+    if form is not None and form.is_bound and not form.is_valid():
+        status = 400
+    wanted = request.GET.get("options")
+    if wanted is not None:
+        dim = dims.get(wanted)
+        if dim is None:
+            return HttpResponseBadRequest(_("Dimensão desconhecida."))
+        choices = pv.options(qs, dim) if qs is not None else []
+        chosen = set(config.filters.get(dim.key, []))
+        missing = sorted(chosen - {token for token, _name in choices})
+        return render(
+            request,
+            f"{view.template}#options",
+            {"dim": dim, "choices": choices, "chosen": chosen, "missing": missing, "searched": qs is not None},
+            status=status,
+        )
+    table = None
+    if qs is not None and status == 200:
+        try:
+            table = pv.aggregate(qs, config, dims, now)
+        except ValidationError as exc:
+            status, error = 400, exc.messages[0]
+    def chips(keys: list[str]) -> list[dict[str, Any]]:
+        return [{"dim": dims[k], "values": config.filters.get(k, [])} for k in keys]
+
+    context = {
+        **panel_context(request, view),
+        "view": view,
+        "config": config,
+        "zones": [
+            ("rows", _("Linhas"), [dims[k] for k in config.rows]),
+            ("cols", _("Colunas"), [dims[k] for k in config.cols]),
+            ("filters", _("Filtros"), [dims[k] for k in config.filters]),
+        ],
+        "zone_chips": [
+            ("rows", _("Linhas"), chips(config.rows)),
+            ("cols", _("Colunas"), chips(config.cols)),
+            ("filters", _("Filtros"), chips(list(config.filters))),
+        ],
+        "available_chips": chips([d.key for d in view.dimensions if d.key not in config.used]),
+        "measures": pv.MEASURES.items(),
+        "charts": pv.CHARTS.items(),
+        "form": form,
+        "searched": qs is not None,
+        "table": table,
+        "chart": table.chart() if table is not None and not table.too_big else None,
+        "error": error,
+        "max_groups": pv.MAX_GROUPS,
+    }
+    return render(request, view.template, context, status=status)
+
+
+def _pivot_view(tab: str, view: str) -> pv.PivotView:
+    found = get_view(tab, view)
+    if not isinstance(found, pv.PivotView):
+        raise Http404
+    return found
+
+
+@require_http_methods(["POST"])
+def pivot_save(request: HttpRequest, tab: str, view: str) -> HttpResponse:
+    """Apply and remember the user's pivot ("Configurar" → "Aplicar"), or restore the default."""
+    pivot = _pivot_view(tab, view)
+    if request.POST.get("reset"):
+        PivotPreference.objects.filter(user=request.user, view_slug=pivot.key).delete()
+    else:
+        try:
+            config = pv.config_from_post(request.POST, pivot.dimension_map)
+        except ValidationError as exc:
+            return render_pivot(request, pivot, status=400, error=exc.messages[0])
+        PivotPreference.objects.update_or_create(
+            user=request.user, view_slug=pivot.key, defaults={"config": config.as_json()}
+        )
+    url = reverse("dashboards:view", kwargs={"tab": tab, "view": view})
+    query = request.POST.get("query", "")
+    if query and not query.startswith(("/", "http")) and "\n" not in query:
+        url = f"{url}?{query}"
+    return redirect(url)

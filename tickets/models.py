@@ -527,25 +527,43 @@ class Ticket(AddressFields):
                 fields=["team", "-opened_at"], condition=Q(closed_at__isnull=True), name="ticket_open_team_idx"
             ),
             models.Index(fields=["assignee", "-opened_at"], name="ticket_assignee_idx"),
-            models.Index(fields=["-closed_at"], condition=Q(closed_at__isnull=False), name="ticket_closed_idx"),
-            models.Index(fields=["-opened_at"], name="ticket_opened_idx"),
             models.Index(fields=["customer", "-opened_at"], name="ticket_customer_idx"),
-            # The panels (dashboards): open tickets newest first, seeking by (opened_at, id).
+            # The panels (dashboards) seek by (sort key, id); the trailing team and assignee
+            # columns are what the visibility rule reads, so a page and the row count are
+            # answered from the index alone (index-only scans, no heap visit per row).
+            # Key columns rather than INCLUDE, which SQLite (the embedded default) lacks.
+            # Open tickets newest first ("Abertos").
             models.Index(
-                fields=["-opened_at", "-id"], condition=Q(closed_at__isnull=True), name="ticket_open_opened_idx"
+                fields=["-opened_at", "-id", "team", "assignee"],
+                condition=Q(closed_at__isnull=True),
+                name="ticket_open_vis_idx",
             ),
-            # "Em O.S." views: tickets with a service order, newest first.
+            # Finalized tickets by finalization ("Finalizados").
             models.Index(
-                fields=["-opened_at", "-id"],
+                fields=["-closed_at", "-id", "team", "assignee"],
+                condition=Q(closed_at__isnull=False),
+                name="ticket_closed_vis_idx",
+            ),
+            # Every ticket newest first ("Pesquisa avançada").
+            models.Index(fields=["-opened_at", "-id", "team", "assignee"], name="ticket_opened_vis_idx"),
+            # "Em O.S.": tickets with a service order, newest first, with what "O.S. atrasada" reads.
+            models.Index(
+                fields=[
+                    "-opened_at", "-id", "team", "assignee",
+                    "service_order_status", "service_order_due_at", "service_order_completed_at",
+                ],
                 condition=~Q(service_order_status="none"),
-                name="ticket_so_opened_idx",
+                name="ticket_so_vis_idx",
             ),
             # "Com O.S. ainda aberta": the latest O.S. not completed.
             models.Index(
-                fields=["-opened_at", "-id"],
+                fields=["-opened_at", "-id", "team", "assignee"],
                 condition=Q(service_order_status__in=["unscheduled", "scheduled"]),
-                name="ticket_so_open_idx",
+                name="ticket_so_open_vis_idx",
             ),
+            # Rows that hold a ticket (stages, events, SLA clocks) check its visibility and
+            # state by id without visiting the ticket row.
+            models.Index(fields=["id", "team", "assignee", "closed_at"], name="ticket_id_vis_idx"),
         ]
 
     def __str__(self) -> str:
@@ -588,7 +606,11 @@ class TicketStage(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["due_at"], condition=Q(finished_at__isnull=True), name="stage_open_due_idx"),
+            # "Prazos dos subprocessos" and "Subprocessos atrasados": unfinished stages by due
+            # time, seeking by (due_at, id), with the ticket id for the visibility check.
+            models.Index(
+                fields=["due_at", "id", "ticket"], condition=Q(finished_at__isnull=True), name="stage_open_due_vis_idx"
+            ),
         ]
 
     def __str__(self) -> str:

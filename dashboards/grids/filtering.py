@@ -69,6 +69,8 @@ def _date_to(column: Column):
     def method(qs: QuerySet, name: str, value: date | None) -> QuerySet:
         if value is None:
             return qs
+        if value >= date.max:
+            return qs  # "until the end of time": no upper bound
         # Inclusive: up to the end of the local day.
         return qs.filter(**{f"{column.filter_field}__lt": local_day_start(value + timedelta(days=1))})
 

@@ -46,6 +46,7 @@ class GridView(PanelView):
     form_filters: dict[str, django_filters.Filter] = field(default_factory=dict)
     # Annotations some columns sort or filter on, computed with the request's "now".
     annotations: Callable[[datetime], dict[str, Any]] | None = None
+    template: str = "dashboards/panel.html"
 
     def __post_init__(self) -> None:
         keys = [c.key for c in self.columns]
@@ -113,6 +114,10 @@ class GridView(PanelView):
             GridPreference.objects.filter(user=user, view_slug=self.key).values_list("columns", flat=True).first()
         )
         return self.columns_from(saved)
+
+    def export_columns(self, user: AbstractBaseUser) -> list[Column]:
+        """The columns an export writes: the user's visible ones, in the user's order."""
+        return self.visible_columns(user)
 
     def columns_from(self, keys: list[str] | None) -> list[Column]:
         if not keys:
@@ -200,7 +205,10 @@ class GridResult:
             else:
                 next_sort = ""
             fields = [form[name] for name in filter_names(column) if name in form.fields]
-            cells.append({"column": column, "sort": next_sort, "state": state, "fields": fields})
+            label = self.view.extra.get("filter_labels", {}).get(column.key, column.label)
+            cells.append(
+                {"column": column, "sort": next_sort, "state": state, "fields": fields, "filter_label": label}
+            )
         return cells
 
     def rows(self) -> list[dict[str, Any]]:

@@ -52,7 +52,7 @@ def user_name(user: Any) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def _user_filter(path: str):
+def user_filter(path: str):
     def method(qs: QuerySet, value: str) -> QuerySet:
         value = value.strip()
         return qs.filter(
@@ -170,7 +170,7 @@ def assignee(on: On = TICKET, label=gettext_lazy("Resgate")) -> Column:
         wanted = value.strip().casefold()
         if len(wanted) >= 3 and str(no_one).casefold().startswith(wanted):
             return qs.filter(**{on("assignee__isnull"): True})
-        return _user_filter(on("assignee"))(qs, value)
+        return user_filter(on("assignee"))(qs, value)
 
     def html(r: Any):
         t = on.ticket(r)
@@ -198,7 +198,7 @@ def opened_by(on: On = TICKET, label=gettext_lazy("Operador de abertura")) -> Co
         value=lambda r: user_name(on.ticket(r).opened_by),
         sort=on("opened_by__first_name"),
         filter=FilterKind.TEXT,
-        filter_method=_user_filter(on("opened_by")),
+        filter_method=user_filter(on("opened_by")),
         related=on.related("opened_by"),
     )
 
@@ -211,7 +211,7 @@ def closed_by(on: On = TICKET) -> Column:
         sort=on("closed_by__first_name"),
         nullable=True,
         filter=FilterKind.TEXT,
-        filter_method=_user_filter(on("closed_by")),
+        filter_method=user_filter(on("closed_by")),
         related=on.related("closed_by"),
     )
 
@@ -438,7 +438,12 @@ def hours_column(key: str, label: str, annotation: str, *, nullable: bool = True
     def method(qs: QuerySet, value: Any) -> QuerySet:
         from datetime import timedelta
 
-        return qs.filter(**{f"{annotation}__{'gte' if at_least else 'lte'}": timedelta(hours=float(value))})
+        try:
+            limit = timedelta(hours=float(value))
+        except OverflowError:
+            # More hours than a duration holds: nothing is that late / everything is within it.
+            return qs.none() if (value > 0) == at_least else qs
+        return qs.filter(**{f"{annotation}__{'gte' if at_least else 'lte'}": limit})
 
     return Column(
         key=key,

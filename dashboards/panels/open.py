@@ -4,16 +4,19 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import DurationField as DurationOutput
-from django.db.models import ExpressionWrapper, F, QuerySet, Value
+from django.db.models import ExpressionWrapper, F, Q, QuerySet, Value
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from dashboards.grids import pivot as pv
 from dashboards.grids.columns import Column, FilterKind, badge
 from dashboards.grids.grid import GridView
 from dashboards.grids.periods import days_start, today_start
 from dashboards.grids.registry import TOOL_EDIT, TOOL_EXPORT, TOOL_MODIFY_SLA, TOOL_NEW, register
+from dashboards.grids.tree import Level, TreeView
 from dashboards.panels import columns as c
 from dashboards.panels.common import OPEN, of_visible_tickets, open_tickets
-from tickets.models import TicketEvent, TicketStage
+from tickets.models import Origin, TicketEvent, TicketStage
 
 TOOLS = (TOOL_NEW, TOOL_EDIT, TOOL_MODIFY_SLA, TOOL_EXPORT)
 
@@ -97,6 +100,18 @@ register(
 )
 
 EVENT = c.On("ticket__")
+
+
+def event_actor() -> Column:
+    """"Operador da interação": who did it (the manual names the panel after the operators' interactions);
+    empty for the system's own events."""
+    return Column(
+        key="actor", label=_("Operador da interação"), value=lambda r: c.user_name(r.actor),
+        sort="actor__first_name", nullable=True, filter=FilterKind.TEXT, filter_method=c.user_filter("actor"),
+        related=("actor",),
+    )
+
+
 register(
     GridView(
         slug="interactions", tab=OPEN.slug, title=_("Interações dos operadores nos atendimentos abertos"), order=50,
@@ -112,6 +127,7 @@ register(
             c.opening_classification(EVENT),
             c.company(EVENT),
             c.sla(EVENT),
+            event_actor(),
         ],
         rule=open_interactions, default_sort="-event_at",
     )
@@ -190,5 +206,89 @@ register(
             c.origin(STAGE),
         ],
         rule=open_subprocess_deadlines, default_sort="due_at", annotations=remaining_annotation,
+    )
+)
+
+
+# --- Processo x Subprocesso -----------------------------------------------------------------------
+
+
+def stage_late() -> Column:
+    """"Atrasado": SIM when the stage's "Fim previsto" has passed."""
+
+    def method(qs: QuerySet, yes: bool) -> QuerySet:
+        from django.utils import timezone
+
+        now = timezone.now()
+        return qs.filter(due_at__lt=now) if yes else qs.filter(due_at__gte=now)
+
+    def html(r):
+        late = r._remaining.total_seconds() < 0
+        return badge(str(_("SIM")), "danger") if late else badge(str(_("NÃO")), "success")
+
+    return Column(
+        key="late", label=_("Atrasado"), value=lambda r: r._remaining.total_seconds() < 0, html=html,
+        sort="due_at", filter=FilterKind.YES_NO, filter_method=method,
+    )
+
+
+def _late_stage_q(now: datetime) -> Q:
+    return Q(due_at__lt=now)
+
+
+register(
+    TreeView(
+        slug="process-subprocess", tab=OPEN.slug, title=_("Processo x Subprocesso"), order=70,
+        tools=(TOOL_NEW, TOOL_EDIT, TOOL_EXPORT), ticket_attr="ticket_id",
+        levels=(
+            Level("subprocess__process_id", "subprocess__process__name", ("subprocess__process__order",)),
+            Level("subprocess_id", "subprocess__name", ("subprocess__order",)),
+        ),
+        late_q=_late_stage_q,
+        export_prefix=(
+            Column(key="tree_process", label=_("Processo"), value=lambda r: r.subprocess.process.name),
+            Column(key="tree_subprocess", label=_("Subprocesso"), value=lambda r: r.subprocess.name),
+        ),
+        base_related=("subprocess__process",),
+        columns=[
+            c.code(STAGE),
+            c.assignee(STAGE, label=_("Operador")),
+            c.protocol(STAGE),
+            c.city(STAGE),
+            c.neighbourhood(STAGE),
+            c.street(STAGE),
+            stage_due(),
+            stage_late(),
+            c.hours_column("remaining", _("Restante (hrs)"), "_remaining", nullable=False, at_least=False),
+        ],
+        rule=open_subprocess_deadlines, default_sort="due_at", annotations=remaining_annotation,
+    )
+)
+
+
+# --- Gráfico sintético -------------------------------------------------------------------------------
+
+PIVOT_DIMENSIONS = [
+    pv.operator(),
+    pv.named("process", _("Processo"), "process", _("Sem processo")),
+    pv.named("subprocess", _("Subprocesso"), "current_subprocess", _("Sem subprocesso")),
+    pv.choice("origin", _("Origem do contato"), "origin", Origin.choices),
+    pv.text("city", _("Cidade"), "city", _("Sem cidade")),
+    pv.named("company", _("Empresa"), "company", _("Sem empresa")),
+    pv.named("classification", _("Classificação de abertura"), "opening_classification", _("Sem classificação")),
+    pv.day(label=_("Dia de abertura")),
+]
+
+
+def open_pivot_base(request: HttpRequest, now: datetime):
+    """Gráfico sintético: every visible ticket not finalized (the tab's "Todos abertos")."""
+    return open_tickets(request.user), None
+
+
+register(
+    pv.PivotView(
+        slug="synthetic-chart", tab=OPEN.slug, title=_("Gráfico sintético"), order=80, tools=(TOOL_NEW,),
+        dimensions=PIVOT_DIMENSIONS, base=open_pivot_base,
+        default=pv.PivotConfig(rows=["process"], cols=["origin"], measure="count", chart="stacked"),
     )
 )

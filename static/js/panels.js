@@ -141,3 +141,227 @@
     if (evt.detail.target && evt.detail.target.id === "grid") syncTools();
   });
 })();
+
+/* "Processo x Subprocesso": + / − open and close a process (its subprocesses,
+   already on the page) or a subprocess (its rows, fetched on first opening). */
+(function () {
+  "use strict";
+
+  function childrenOf(token) {
+    return Array.from(document.querySelectorAll('#grid tr[data-parent="' + CSS.escape(token) + '"]'));
+  }
+
+  function setExpanded(row, expanded) {
+    row.setAttribute("aria-expanded", expanded ? "true" : "false");
+    const button = row.querySelector("[data-tree-toggle]");
+    if (!button) return;
+    button.setAttribute("aria-expanded", expanded ? "true" : "false");
+    const icon = button.querySelector(".bi");
+    if (icon) {
+      icon.classList.toggle("bi-plus-square", !expanded);
+      icon.classList.toggle("bi-dash-square", expanded);
+    }
+    const label = button.getAttribute("aria-label") || "";
+    const expandWord = document.documentElement.lang.startsWith("pt") ? ["Expandir", "Recolher"] : ["Expand", "Collapse"];
+    button.setAttribute("aria-label", label.replace(expanded ? expandWord[0] : expandWord[1], expanded ? expandWord[1] : expandWord[0]));
+  }
+
+  function collapse(row) {
+    setExpanded(row, false);
+    childrenOf(row.dataset.node).forEach(function (child) {
+      child.hidden = true;
+      if (child.dataset.node) collapse(child);
+    });
+  }
+
+  function expand(row) {
+    setExpanded(row, true);
+    if (row.dataset.leafUrl) {
+      if (row.dataset.loaded === "1") {
+        childrenOf(row.dataset.node).forEach(function (child) { child.hidden = false; });
+      } else if (window.htmx) {
+        row.dataset.loaded = "1";
+        row.classList.add("is-loading");
+        htmx.ajax("GET", row.dataset.leafUrl, { target: row, swap: "afterend" }).then(function () {
+          row.classList.remove("is-loading");
+        });
+      }
+      return;
+    }
+    childrenOf(row.dataset.node).forEach(function (child) { child.hidden = false; });
+  }
+
+  document.addEventListener("click", function (evt) {
+    // The + / − button, or a click anywhere else on a group row.
+    const group = evt.target.closest("#grid tr.tree-group");
+    if (group && (evt.target.closest("[data-tree-toggle]") || !evt.target.closest("a, button, input, select, label"))) {
+      if (group.getAttribute("aria-expanded") === "true") collapse(group); else expand(group);
+      return;
+    }
+    const all = evt.target.closest("#grid [data-tree-all]");
+    if (all) {
+      document.querySelectorAll("#grid tr.tree-level-0").forEach(function (row) {
+        if (all.dataset.treeAll === "expand") expand(row); else collapse(row);
+      });
+    }
+  });
+
+  // Enter / Space / ← / → on a group row's toggle work like the + / − button.
+  document.addEventListener("keydown", function (evt) {
+    const toggle = evt.target.closest ? evt.target.closest("#grid [data-tree-toggle]") : null;
+    if (!toggle) return;
+    const row = toggle.closest("tr");
+    if (evt.key === "ArrowRight" && row.getAttribute("aria-expanded") !== "true") { evt.preventDefault(); expand(row); }
+    if (evt.key === "ArrowLeft" && row.getAttribute("aria-expanded") === "true") { evt.preventDefault(); collapse(row); }
+  });
+})();
+
+/* Pivots ("Gráfico sintético", "Informações sintéticas"): the dimensions are
+   chips dragged (HTML5 drag and drop, or the arrow keys) between the zones;
+   "Aplicar" posts the zones in order; the result's chart is drawn with Chart.js. */
+(function () {
+  "use strict";
+
+  const ZONES = ["available", "rows", "cols", "filters"];
+  let dragged = null;
+
+  function zoneBody(name) {
+    return document.querySelector('[data-pivot-config] [data-zone="' + name + '"] .zone-body');
+  }
+
+  function chipAfter(container, y, x) {
+    const chips = Array.from(container.querySelectorAll(".pivot-chip:not(.is-dragging)"));
+    let best = null;
+    let bestOffset = Number.NEGATIVE_INFINITY;
+    chips.forEach(function (chip) {
+      const box = chip.getBoundingClientRect();
+      // Chips wrap in lines: compare by line first, then by horizontal position.
+      const sameLine = y >= box.top && y <= box.bottom;
+      const offset = sameLine ? x - (box.left + box.width / 2) : y - (box.top + box.height / 2);
+      if (offset < 0 && offset > bestOffset) {
+        bestOffset = offset;
+        best = chip;
+      }
+    });
+    return best;
+  }
+
+  document.addEventListener("dragstart", function (evt) {
+    const chip = evt.target.closest ? evt.target.closest(".pivot-chip") : null;
+    if (!chip) return;
+    dragged = chip;
+    chip.classList.add("is-dragging");
+    evt.dataTransfer.effectAllowed = "move";
+    evt.dataTransfer.setData("text/plain", chip.dataset.dim);
+  });
+
+  document.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("is-dragging");
+    dragged = null;
+    document.querySelectorAll(".pivot-zone.is-over").forEach(function (z) { z.classList.remove("is-over"); });
+  });
+
+  document.addEventListener("dragover", function (evt) {
+    const zone = evt.target.closest ? evt.target.closest(".pivot-zone") : null;
+    if (!zone || !dragged) return;
+    evt.preventDefault();
+    evt.dataTransfer.dropEffect = "move";
+    document.querySelectorAll(".pivot-zone.is-over").forEach(function (z) { if (z !== zone) z.classList.remove("is-over"); });
+    zone.classList.add("is-over");
+  });
+
+  document.addEventListener("drop", function (evt) {
+    const zone = evt.target.closest ? evt.target.closest(".pivot-zone") : null;
+    if (!zone || !dragged) return;
+    evt.preventDefault();
+    const body = zone.querySelector(".zone-body");
+    const after = chipAfter(body, evt.clientY, evt.clientX);
+    body.insertBefore(dragged, after);
+    zone.classList.remove("is-over");
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    const chip = evt.target.classList && evt.target.classList.contains("pivot-chip") ? evt.target : null;
+    if (!chip) return;
+    const zone = chip.closest(".pivot-zone").dataset.zone;
+    const index = ZONES.indexOf(zone);
+    if (evt.key === "ArrowRight" || evt.key === "ArrowLeft") {
+      evt.preventDefault();
+      const next = ZONES[(index + (evt.key === "ArrowRight" ? 1 : ZONES.length - 1)) % ZONES.length];
+      zoneBody(next).appendChild(chip);
+      chip.focus();
+    } else if (evt.key === "ArrowUp" && chip.previousElementSibling) {
+      evt.preventDefault();
+      chip.parentNode.insertBefore(chip, chip.previousElementSibling);
+      chip.focus();
+    } else if (evt.key === "ArrowDown" && chip.nextElementSibling) {
+      evt.preventDefault();
+      chip.parentNode.insertBefore(chip.nextElementSibling, chip);
+      chip.focus();
+    }
+  });
+
+  // The values a filter offers are fetched when its menu first opens.
+  document.addEventListener("show.bs.dropdown", function (evt) {
+    const holder = evt.target.closest(".chip-filter");
+    const menu = holder ? holder.querySelector("[data-options-url]") : null;
+    if (!menu || menu.dataset.loaded === "1" || !window.htmx) return;
+    menu.dataset.loaded = "1";
+    htmx.ajax("GET", menu.dataset.optionsUrl, { target: menu, swap: "innerHTML" });
+  });
+
+  // Apply: the zones, in order, become rows / cols / filters; filter values only count in "Filtros".
+  document.addEventListener("submit", function (evt) {
+    const form = evt.target.closest ? evt.target.closest("[data-pivot-config]") : null;
+    if (!form) return;
+    form.querySelectorAll("input[data-generated]").forEach(function (input) { input.remove(); });
+    ["rows", "cols", "filters"].forEach(function (zone) {
+      form.querySelectorAll('[data-zone="' + zone + '"] .pivot-chip').forEach(function (chip) {
+        const input = document.createElement("input");
+        input.type = "hidden";
+        input.name = zone;
+        input.value = chip.dataset.dim;
+        input.dataset.generated = "1";
+        form.appendChild(input);
+      });
+    });
+    form.querySelectorAll(".pivot-chip").forEach(function (chip) {
+      const inFilters = chip.closest('[data-zone="filters"]') !== null;
+      chip.querySelectorAll('input[name^="f_"]').forEach(function (input) { input.disabled = !inFilters; });
+    });
+  });
+
+  const PALETTE = ["#1c4a7a", "#2f9e6e", "#e0a100", "#c4452f", "#6f42c1", "#0d9fb8", "#8a5a44", "#d63384", "#5b6675", "#7cc0ff", "#9bc53d", "#fd7e14"];
+
+  function drawChart() {
+    const source = document.getElementById("pivot-data");
+    const canvas = document.getElementById("pivot-chart");
+    if (!source || !canvas || !window.Chart) return;
+    const data = JSON.parse(source.textContent);
+    const stacked = data.type === "stacked";
+    const line = data.type === "line";
+    new window.Chart(canvas, {
+      type: line ? "line" : "bar",
+      data: {
+        labels: data.labels,
+        datasets: data.datasets.map(function (set, i) {
+          const color = PALETTE[i % PALETTE.length];
+          return { label: set.label, data: set.data, backgroundColor: color, borderColor: color, borderWidth: line ? 2 : 0, tension: 0.2, maxBarThickness: 56 };
+        }),
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        locale: document.documentElement.lang || "pt-BR",
+        plugins: {
+          legend: { display: data.datasets.length > 1, position: "bottom", labels: { boxWidth: 12 } },
+          title: { display: true, text: data.measure },
+        },
+        scales: { x: { stacked: stacked }, y: { stacked: stacked, beginAtZero: true, ticks: data.integer ? { precision: 0 } : {} } },
+      },
+    });
+  }
+
+  if (document.readyState === "complete") drawChart(); else document.addEventListener("DOMContentLoaded", drawChart);
+})();
