@@ -40,6 +40,21 @@ UNAUTHENTICATED = 4401
 _SHARED_TTL = 5.0
 _shared: dict[tuple, tuple[float, asyncio.Future]] = {}
 
+# Distinct changes this process has heard of. A rendering keyed by it can be
+# shared by every socket that subscribes before the next change: any change
+# after it reaches each of them as a live.change and is diffed from there.
+_generation = 0
+_recent_events: dict[str, None] = {}
+
+
+def _note_event(event_id: str) -> None:
+    global _generation
+    if event_id and event_id not in _recent_events:
+        _recent_events[event_id] = None
+        if len(_recent_events) > 5000:
+            _recent_events.pop(next(iter(_recent_events)))
+        _generation += 1
+
 
 async def _shared_render(key: tuple, func, *args) -> Any:
     """Run ``func(*args)`` in a thread once for every caller asking with the same ``key`` now."""
@@ -113,11 +128,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self._subscribe_ticket(content.get("ticket"), bool(content.get("resync")))
 
     async def _subscribe_grid(self, view_key: str, query: str, resync: bool) -> None:
+        query = query.lstrip("?")
         try:
-            state = await database_sync_to_async(live.grid_state)(self.user, view_key, query)
+            key = ("subscribe", self.user.pk, view_key, query, _generation)
+            state = await _shared_render(key, live.grid_state, self.user, view_key, query)
         except Http404:
             return
-        self.grid_view, self.grid_query = view_key, query.lstrip("?")
+        self.grid_view, self.grid_query = view_key, query
         self.grid_tab = view_key.partition("/")[0]
         self.base_total = state.total
         self.grid_state = state
@@ -125,7 +142,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # rendered over HTTP a moment before, and a change in between must not be
         # lost (nor one missed while a dropped socket was reconnecting).
         html = live.grid_diff(None, state, set(), 0)
-        self.last_counts = await database_sync_to_async(live.counts_html)(self.user, self.grid_tab)
+        key = ("subscribe-counts", self.user.pk, self.grid_tab, _generation)
+        self.last_counts = await _shared_render(key, live.counts_html, self.user, self.grid_tab)
         await self.send(text_data=html + self.last_counts)
 
     async def _subscribe_ticket(self, raw: Any, resync: bool) -> None:
@@ -143,6 +161,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def live_change(self, event: dict[str, Any]) -> None:
         event_id = str(event.get("event_id", ""))
+        _note_event(event_id)
         if event_id:
             # The same publication reaches a socket once per group it is in (team, ticket, user).
             if event_id in self.seen_events:

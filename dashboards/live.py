@@ -156,7 +156,8 @@ def grid_diff(before: GridState | None, after: GridState, changed: set[int], uns
         return ""
     parts: list[str] = []
     if before is None or before.pks != after.pks:
-        entered = set(after.pks) - set(before.pks if before else [])
+        # A first rendering (subscription, resync) flags nothing: nothing "changed" for the user.
+        entered = set(after.pks) - set(before.pks) if before is not None else set()
         flagged = {tid for pk, tid, _h in after.rows if tid in changed or pk in entered}
         parts.append(f'<tbody id="grid-body" hx-swap-oob="innerHTML">{after.body_html(flagged)}</tbody>')
     else:

@@ -105,6 +105,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT compiles a plan in 20-200 ms, more than the panels' counts and pages take
+    # to run. A URL's own ``?options=`` go after, so they may turn it back on.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options["options"] = " ".join(filter(None, ["-c jit=off", _pg_options.get("options", "")]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, channels, Celery -------------------------------------------------
@@ -116,7 +121,15 @@ if REDIS_URL:
             # redis-py 8 reads with a 5 s socket timeout by default, shorter than
             # channels_redis's blocking BZPOPMIN: without None every idle socket dies.
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                # redis-py 8 also caps a pool at 100 connections and fails beyond
+                # (it does not wait): a burst of socket connects needs more.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": None,
+                        "max_connections": env_int("CHANNELS_REDIS_MAX_CONNECTIONS", 2000),
+                    }
+                ],
                 "prefix": env_str("CHANNELS_PREFIX", "asgi"),
             },
         }
@@ -138,6 +151,12 @@ CELERY_TIMEZONE = "America/Sao_Paulo"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Mark SLA clocks that passed their deadline (Atrasado) or come close to it (Em risco).
     "sla-scan-clocks": {"task": "sla.scan_clocks", "schedule": 60.0},
+    # Omnichannel timers: answer timeout re-route, customer inactivity, waiting
+    # conversations nobody picked up (end of wrap-up), agents whose browser is gone.
+    "omni-reroute-unanswered": {"task": "omnichannel.reroute_unanswered", "schedule": 60.0},
+    "omni-inactivity": {"task": "omnichannel.close_inactive", "schedule": 60.0},
+    "omni-dispatch": {"task": "omnichannel.dispatch_waiting", "schedule": 60.0},
+    "omni-presence-sweep": {"task": "omnichannel.presence_sweep", "schedule": 60.0},
 }
 # In the embedded default a thread in the web process drives CELERY_BEAT_SCHEDULE.
 INPROCESS_SCHEDULER = env_bool("INPROCESS_SCHEDULER", not REDIS_URL)
@@ -145,6 +164,16 @@ INPROCESS_SCHEDULER = env_bool("INPROCESS_SCHEDULER", not REDIS_URL)
 # --- SLA --------------------------------------------------------------------------
 # A running clock this close to its deadline is marked "Em risco".
 SLA_WARNING_MINUTES = env_int("SLA_WARNING_MINUTES", 15)
+
+# --- Omnichannel ---------------------------------------------------------------
+# The account that opens tickets and registers customers for conversations (no login).
+OMNICHANNEL_SYSTEM_USERNAME = env_str("OMNICHANNEL_SYSTEM_USERNAME", "omnichannel")
+# After the inactivity warning, the customer has this long before the conversation closes.
+OMNICHANNEL_INACTIVITY_GRACE_SECONDS = env_int("OMNICHANNEL_INACTIVITY_GRACE_SECONDS", 120)
+# A customer silent this long inside the bot menu gives up (Desistência/Inatividade).
+OMNICHANNEL_BOT_INACTIVITY_SECONDS = env_int("OMNICHANNEL_BOT_INACTIVITY_SECONDS", 600)
+# No heartbeat from any of the agent's tabs for this long takes them out of routing.
+OMNICHANNEL_PRESENCE_GRACE_SECONDS = env_int("OMNICHANNEL_PRESENCE_GRACE_SECONDS", 90)
 
 # --- Auth ---------------------------------------------------------------------
 LOGIN_URL = "login"

@@ -152,6 +152,16 @@ def test_detail_shows_stages_events_and_escapes_user_text(as_user, agent, claime
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def test_detail_shows_events_without_actor_as_the_system(as_user, agent, claimed_ticket):
+    from tickets.events import record
+    from tickets.models import EventKind
+
+    record(ticket=claimed_ticket, kind=EventKind.SLA_CHANGED, actor=None, data={"change": "breached"})
+    response = as_user(agent).get(detail(claimed_ticket))
+    assert response.status_code == 200
+    assert "Sistema" in text(response)
+
+
 def test_detail_query_count_does_not_grow_with_comments_and_attachments(as_user, agent, claimed_ticket):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
