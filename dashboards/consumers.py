@@ -124,6 +124,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if action == "grid":
             view, query = str(content.get("view", ""))[:100], str(content.get("query", ""))[:2000]
             await self._subscribe_grid(view, query, bool(content.get("resync")))
+        elif action == "counts":
+            await self._subscribe_counts(str(content.get("tab", ""))[:100])
         elif action == "ticket":
             await self._subscribe_ticket(content.get("ticket"), bool(content.get("resync")))
 
@@ -145,6 +147,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         key = ("subscribe-counts", self.user.pk, self.grid_tab, _generation)
         self.last_counts = await _shared_render(key, live.counts_html, self.user, self.grid_tab)
         await self.send(text_data=html + self.last_counts)
+
+    async def _subscribe_counts(self, tab: str) -> None:
+        """A panel page without a flat grid (tree, pivot): its tab and view badges only."""
+        self.grid_view, self.grid_query, self.grid_state = "", "", None
+        self.grid_tab = tab
+        key = ("subscribe-counts", self.user.pk, tab, _generation)
+        self.last_counts = await _shared_render(key, live.counts_html, self.user, tab)
+        await self.send(text_data=self.last_counts)
 
     async def _subscribe_ticket(self, raw: Any, resync: bool) -> None:
         try:
@@ -200,6 +210,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.grid_state = state
             if diff:  # the rows first; the badges (counts over whole views) follow
                 await self.send(text_data=diff)
+        if self.grid_tab:
             key = ("counts", self.user.pk, self.grid_tab, events, frozenset(changed))
             counts = await _shared_render(key, live.counts_html, self.user, self.grid_tab)
             if counts != self.last_counts:

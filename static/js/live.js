@@ -42,11 +42,20 @@
     if (socket && message) { socket.send(JSON.stringify(message)); }
   }
 
+  // Pages of the panel without a flat grid (the tree, the pivot): only the badges are live.
+  function countsMessage(resync) {
+    var tabs = document.querySelector("[data-live-tab]");
+    if (!tabs) { return null; }
+    return {action: "counts", tab: tabs.dataset.liveTab, resync: !!resync};
+  }
+
   function subscribe(resync) {
     var grid = gridMessage(resync);
     if (grid) {
       lastGrid = JSON.stringify([grid.view, grid.query]);
       send(grid);
+    } else {
+      send(countsMessage(resync));
     }
     send(ticketMessage(resync));
   }

@@ -294,3 +294,22 @@ def test_a_deep_page_keeps_its_rows_and_announces_new_ones(agent, supervisor, te
 
     html = run(scenario)
     assert 'id="live-notice"' in html and "1 novo" in html
+
+
+def test_a_panel_page_without_a_flat_grid_gets_its_badges_live(agent, supervisor, team, customer, company, process):
+    cookie = session_cookie(supervisor)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "counts", "tab": "open"})
+        first = await comm.receive_from(3)
+        await db(open_ticket_for)(agent, team, customer, company, process)
+        after = await comm.receive_from(3)
+        await comm.disconnect()
+        return first, after
+
+    first, after = run(scenario)
+    assert 'id="tab-count-open"' in first and 'data-count="0"' in first
+    assert 'id="tab-count-open"' in after and 'data-count="1"' in after
+    assert "grid-body" not in after
