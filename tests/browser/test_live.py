@@ -239,3 +239,25 @@ def test_a_supervisor_pauses_the_sla_and_the_agents_ticket_page_shows_it(open_as
     expect(agent.locator("#ticket-timeline")).to_contain_text("SLA", timeout=5_000)
     assert not_reloaded(agent)
     screenshot(agent, "live-agent-sla-paused")
+
+
+def test_tools_rendered_live_on_the_ticket_page_work(desk, open_as, asgi_server):
+    """The head is re-rendered over the socket with its forms: their CSRF token is valid for this browser."""
+    ticket = desk["tickets"][2]
+    supervisor = open_as("supervisor")
+    supervisor.goto(f"{asgi_server.url}/tickets/{ticket.pk}/")
+    live(supervisor)
+    mark_page(supervisor)
+    expect(supervisor.locator("#ticket-head")).to_contain_text("Sem resgate")
+
+    agent = open_as("agente")
+    agent.goto(f"{asgi_server.url}/tickets/{ticket.pk}/")
+    agent.get_by_role("button", name="Resgatar").click()
+    expect(agent.locator("#ticket-head")).to_contain_text("Ana Souza")
+
+    head = supervisor.locator("#ticket-head")
+    expect(head).to_contain_text("Ana Souza", timeout=5_000)
+    assert not_reloaded(supervisor)
+    head.get_by_role("button", name="Liberar").click()  # a form that arrived over the socket
+    expect(head).to_contain_text("Sem resgate", timeout=5_000)
+    assert Ticket.objects.get(pk=ticket.pk).assignee_id is None
