@@ -3,13 +3,13 @@
 Building a spec reads the calendar's intervals and holidays and asks the
 ``holidays`` package for the national/state dates, a few milliseconds; tight
 loops (recomputation, the stage calculator, the ticket page) must not repeat
-it. The cache key holds the calendar's ``updated_at``, which every change
+it. The cache key holds the calendar's ``version``, which every change
 through ``sla.services`` (calendar, interval, holiday, global holiday) bumps,
 so another process sees a change on its next read of the calendar row.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from threading import Lock
 
@@ -31,12 +31,12 @@ class CalendarInfo:
         return timedelta(hours=float(quantity))
 
 
-_cache: dict[tuple[int, datetime | None, int], CalendarInfo] = {}
+_cache: dict[tuple[int, int, int], CalendarInfo] = {}
 _lock = Lock()
 
 
 def calendar_info(calendar: BusinessCalendar) -> CalendarInfo:
-    key = (calendar.pk, calendar.updated_at, timezone.localdate().year)
+    key = (calendar.pk, calendar.version, timezone.localdate().year)
     info = _cache.get(key)
     if info is None:
         info = CalendarInfo(spec=calendar.spec(), business_day=calendar.business_day())

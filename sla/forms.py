@@ -33,7 +33,11 @@ class _InterventionForm(StyledForm):
         label=_("Tem certeza que deseja executar este processo agora?"),
         error_messages={"required": _("Marque “Tem certeza que deseja executar este processo agora?” para finalizar.")},
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        required=False,
+        error_messages={"invalid": _("O assistente está desatualizado: feche-o e abra de novo.")},
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,7 +61,14 @@ class IncrementForm(_InterventionForm):
         super().__init__(*args, **kwargs)
         if preview_url:
             # "Novo prazo" is computed by the server as the user types (sla.views.preview).
-            live = {"hx-get": preview_url, "hx-target": "#sla-new-due", "hx-sync": "this:replace"}
+            # hx-swap is explicit: the wizard's form swaps itself with outerHTML and
+            # its children would inherit that, replacing the "Novo prazo" box itself.
+            live = {
+                "hx-get": preview_url,
+                "hx-target": "#sla-new-due",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
             self.fields["quantity"].widget.attrs.update(
                 {**live, "hx-trigger": "input changed delay:300ms", "hx-include": "#id_unit"}
             )
@@ -70,4 +81,8 @@ class PauseForm(_InterventionForm):
 
 class ResumeForm(StyledForm):
     notes = forms.CharField(label=_("Observações"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        required=False,
+        error_messages={"invalid": _("A página está desatualizada: recarregue-a e tente de novo.")},
+    )

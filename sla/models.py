@@ -49,6 +49,9 @@ class BusinessCalendar(models.Model):
     timezone = models.CharField(_("fuso horário"), max_length=64, default="America/Sao_Paulo")
     active = models.BooleanField(_("ativo"), default=True)
     updated_at = models.DateTimeField(_("atualizado em"), auto_now=True)
+    # Bumped by every change through sla.services (intervals, holidays, global
+    # holidays): the key of the per-process cache of calendar specs (sla.calendars).
+    version = models.PositiveIntegerField(_("versão"), default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -57,6 +60,14 @@ class BusinessCalendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError({"timezone": _("Fuso horário desconhecido. Exemplo: America/Sao_Paulo.")}) from exc
 
     def spec(self, years: range | None = None) -> CalendarSpec:
         """The pure value object the arithmetic works on (holidays for ``years``)."""
@@ -120,18 +131,23 @@ class WorkingInterval(models.Model):
         return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
 
     def clean(self) -> None:
-        end_of_day = self.end == time(0)
-        if self.start is not None and self.end is not None and not end_of_day and self.end <= self.start:
+        # Overlaps with the other intervals of the day are checked by the
+        # calendar's inline formset (sla.admin), which sees the unsaved rows too.
+        if self.start is not None and self.end is not None and self.end != time(0) and self.end <= self.start:
             raise ValidationError({"end": _("O fim precisa ser depois do início.")})
-        if self.calendar_id and self.start is not None and self.end is not None:
-            siblings = WorkingInterval.objects.filter(calendar_id=self.calendar_id, weekday=self.weekday)
-            if self.pk:
-                siblings = siblings.exclude(pk=self.pk)
-            mine_end = time.max if end_of_day else self.end
-            for other in siblings:
-                other_end = time.max if other.end == time(0) else other.end
-                if self.start < other_end and other.start < mine_end:
-                    raise ValidationError(_("Este intervalo se sobrepõe a outro do mesmo dia."))
+
+
+def find_overlap(intervals: list[tuple[int, time, time]]) -> tuple[int, time, time] | None:
+    """The first ``(weekday, start, end)`` that overlaps an earlier one of its weekday (touching is fine)."""
+    by_day: dict[int, list[tuple[time, time]]] = {}
+    for weekday, start, end in intervals:
+        by_day.setdefault(weekday, []).append((start, end))
+    for weekday, items in by_day.items():
+        ordered = sorted(items)
+        for (_s1, e1), (s2, e2) in zip(ordered, ordered[1:], strict=False):
+            if e1 == time(0) or s2 < e1:
+                return weekday, s2, e2
+    return None
 
 
 class Holiday(models.Model):
@@ -153,7 +169,20 @@ class Holiday(models.Model):
         ordering = ["date"]
         verbose_name = _("feriado ou fechamento")
         verbose_name_plural = _("feriados e fechamentos")
-        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_date")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar", "date"],
+                name="holiday_unique_date",
+                violation_error_message=_("Este calendário já tem um feriado ou fechamento nesta data."),
+            ),
+            # NULLs are distinct in a unique index: the global dates need their own.
+            models.UniqueConstraint(
+                fields=["date"],
+                condition=Q(calendar__isnull=True),
+                name="holiday_unique_global_date",
+                violation_error_message=_("Já existe um feriado ou fechamento de todos os calendários nesta data."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.date:%d/%m/%Y} {self.name}"
@@ -178,10 +207,15 @@ class SlaPolicy(models.Model):
         verbose_name = _("política de SLA")
         verbose_name_plural = _("políticas de SLA")
         constraints = [
-            models.CheckConstraint(condition=Q(resolution_amount__gt=0), name="sla_policy_positive_resolution"),
+            models.CheckConstraint(
+                condition=Q(resolution_amount__gt=0),
+                name="sla_policy_positive_resolution",
+                violation_error_message=_("O prazo de solução precisa ser maior que zero."),
+            ),
             models.CheckConstraint(
                 condition=Q(first_response_amount__isnull=True) | Q(first_response_amount__gt=0),
                 name="sla_policy_positive_first_response",
+                violation_error_message=_("O prazo de primeira resposta, quando informado, precisa ser maior que zero."),
             ),
         ]
 
@@ -285,7 +319,17 @@ class SlaClock(models.Model):
                 condition=Q(state__in=["running", "at_risk", "paused"]),
                 name="slaclock_open_calendar_idx",
             ),
-            models.Index(fields=["breached_at"], condition=Q(breached_at__isnull=False), name="slaclock_breached_idx"),
+            # The panels' "Atrasados" views: breach time ranges, with the ticket to join.
+            models.Index(
+                fields=["breached_at", "ticket"], condition=Q(breached_at__isnull=False), name="slaclock_breached_tkt_idx"
+            ),
+            # The panels' "SLA atrasado" / "Finalizados com atraso": what decides lateness, by
+            # ticket, for the clocks that may be late (index-only joins from the tickets).
+            models.Index(
+                fields=["ticket", "state", "due_at", "breached_at"],
+                condition=Q(state__in=["breached", "running", "at_risk"]) | Q(breached_at__isnull=False),
+                name="slaclock_late_tkt_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -205,7 +205,13 @@ def clock_follow_policy(*, ticket: Ticket, at: datetime, actor: AbstractBaseUser
 
 
 def on_ticket_opened(*, ticket: Ticket, actor: Any, at: datetime, **_: Any) -> None:
-    clock_start(ticket=ticket, at=at)
+    clock = clock_start(ticket=ticket, at=at)
+    if clock is not None:
+        # 001's "Padrões de SLA e classificação definidos": the policy the ticket got.
+        record(
+            ticket=ticket, kind=EventKind.SLA_DEFAULTS_SET, actor=actor,
+            data={"policy": clock.policy.name, "due_at": clock.due_at.isoformat()}, at=at,
+        )
 
 
 def on_ticket_finalized(*, ticket: Ticket, actor: Any, at: datetime, **_: Any) -> None:
@@ -456,7 +462,9 @@ def _enqueue_recompute(**scope: Any) -> None:
 
 
 def _touch_calendars(q: Q) -> None:
-    BusinessCalendar.objects.filter(q).update(updated_at=timezone.now())
+    # A counter, not only the time: two changes within one clock tick (or a
+    # frozen clock in tests) must still invalidate every process's cached spec.
+    BusinessCalendar.objects.filter(q).update(version=F("version") + 1, updated_at=timezone.now())
 
 
 def calendar_changed(*, calendar: BusinessCalendar) -> None:

@@ -97,6 +97,11 @@ def modify(request: HttpRequest, pk: int) -> HttpResponse:
     step = data.get("step", "1")
     context = _wizard_context(request, ticket)
     if context["blocked"]:
+        view = context["clock"]
+        if view is not None and view.paused and request.method == "GET":
+            # A paused clock offers "Retomar SLA" right in the wizard (the grids open it too).
+            form = ResumeForm(initial={"version": view.clock.version})
+            return _render(request, WIZARD, "paused", {**context, "form": form})
         return _render(request, WIZARD, "step1", {**context, "form": ActionForm()}, status=400)
     version = context["clock"].clock.version
     if step not in (INCREMENT, PAUSE):
@@ -150,9 +155,13 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     _require_tool(request)
     context: dict[str, Any] = {"ticket": ticket, "new_due": None, "error": ""}
     status = 200
+    quantity = request.GET.get("quantity", "").strip()
+    if not quantity:
+        # Nothing typed yet (or erased): an empty "Novo prazo", no error.
+        return render(request, f"{WIZARD}#new_due", context)
     try:
         context["new_due"] = services.preview_increment(
-            ticket=ticket, unit=request.GET.get("unit", ""), quantity=request.GET.get("quantity", "")
+            ticket=ticket, unit=request.GET.get("unit", ""), quantity=quantity[:50]
         )
     except ValidationError as exc:
         context["error"] = " ".join(exc.messages)
@@ -185,6 +194,15 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
             status = 403
         else:
             return _done(request, _("A contagem do SLA foi retomada."), context["next"])
+    if request.htmx and request.POST.get("from") == "wizard":
+        wizard = _wizard_context(request, ticket)
+        if wizard["clock"] is not None and wizard["clock"].paused:
+            return render(request, f"{WIZARD}#paused", {**wizard, "form": form}, status=status)
+        # Resumed (or stopped) by someone else meanwhile: the wizard says why, in place.
+        response = render(request, f"{WIZARD}#alert", {**context, "form": form}, status=status)
+        response["HX-Retarget"] = "#sla-wizard"
+        response["HX-Reswap"] = "innerHTML"
+        return response
     if request.htmx:
         response = render(request, f"{WIZARD}#alert", {**context, "form": form}, status=status)
         response["HX-Retarget"] = "#ticket-alerts"
