@@ -56,11 +56,15 @@ def _note_event(event_id: str) -> None:
         _generation += 1
 
 
-async def _shared_render(key: tuple, func, *args) -> Any:
-    """Run ``func(*args)`` in a thread once for every caller asking with the same ``key`` now."""
+async def _shared_render(key: tuple, func, *args, in_flight_only: bool = False) -> Any:
+    """Run ``func(*args)`` in a thread once for every caller asking with the same ``key`` now.
+
+    ``in_flight_only``: join a rendering still running, never reuse a finished
+    one (for answers that must reflect the database as of the request).
+    """
     now = time.monotonic()
     found = _shared.get(key)
-    if found is not None and now - found[0] < _SHARED_TTL:
+    if found is not None and now - found[0] < _SHARED_TTL and not (in_flight_only and found[1].done()):
         return await asyncio.shield(found[1])
     if len(_shared) > 2000:
         for stale in [k for k, (t, _f) in _shared.items() if now - t >= _SHARED_TTL]:
@@ -133,7 +137,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         query = query.lstrip("?")
         try:
             key = ("subscribe", self.user.pk, view_key, query, _generation)
-            state = await _shared_render(key, live.grid_state, self.user, view_key, query)
+            state = await _shared_render(key, live.grid_state, self.user, view_key, query, in_flight_only=True)
         except Http404:
             return
         self.grid_view, self.grid_query = view_key, query
@@ -145,7 +149,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # lost (nor one missed while a dropped socket was reconnecting).
         html = live.grid_diff(None, state, set(), 0)
         key = ("subscribe-counts", self.user.pk, self.grid_tab, _generation)
-        self.last_counts = await _shared_render(key, live.counts_html, self.user, self.grid_tab)
+        self.last_counts = await _shared_render(key, live.counts_html, self.user, self.grid_tab, in_flight_only=True)
         await self.send(text_data=html + self.last_counts)
 
     async def _subscribe_counts(self, tab: str) -> None:
@@ -153,7 +157,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.grid_view, self.grid_query, self.grid_state = "", "", None
         self.grid_tab = tab
         key = ("subscribe-counts", self.user.pk, tab, _generation)
-        self.last_counts = await _shared_render(key, live.counts_html, self.user, tab)
+        self.last_counts = await _shared_render(key, live.counts_html, self.user, tab, in_flight_only=True)
         await self.send(text_data=self.last_counts)
 
     async def _subscribe_ticket(self, raw: Any, resync: bool) -> None:

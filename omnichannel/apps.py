@@ -11,3 +11,9 @@ class OmnichannelConfig(AppConfig):
         from tickets.demo import demo_seeded
 
         demo_seeded.connect(demo.on_demo_seeded, dispatch_uid="omnichannel.demo")
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from omnichannel.views_live import remember_nav_on_login
+
+        user_logged_in.connect(remember_nav_on_login, dispatch_uid="omnichannel.nav")

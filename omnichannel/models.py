@@ -5,6 +5,8 @@ engine it calls, ``omnichannel.routing``); the admin edits the configuration
 tables (queues, pause and contact reasons, bot menus, queue membership).
 """
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -431,7 +433,13 @@ class Conversation(models.Model):
     last_customer_message_at = models.DateTimeField(_("última mensagem do cliente"), null=True, blank=True)
     last_agent_message_at = models.DateTimeField(_("última mensagem do agente"), null=True, blank=True)
     inactivity_warned_at = models.DateTimeField(_("aviso de inatividade em"), null=True, blank=True)
+    # The agent's workspace: customer messages after this (while it is later than the
+    # assignment) count as unread for the agent now holding the conversation.
+    agent_read_at = models.DateTimeField(_("lida pelo agente em"), null=True, blank=True)
     ended_at = models.DateTimeField(_("encerrada em"), null=True, blank=True)
+    # Live-chat widget: SHA-256 of the secret half of the customer's signed access token
+    # (omnichannel.widget); the token itself is never stored.
+    access_token_hash = models.CharField(_("hash do token de acesso"), max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -528,6 +536,36 @@ class Message(models.Model):
         if self.kind == MessageKind.CUSTOMER:
             return "in"
         return "internal" if self.kind == MessageKind.NOTE else "out"
+
+
+def message_file_path(instance: "MessageAttachment", filename: str) -> str:
+    """A random folder per file: names never collide and a path cannot be guessed."""
+    now = timezone.now()
+    return f"omnichannel/{now:%Y/%m}/{instance.message.conversation_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class MessageAttachment(models.Model):
+    """A file sent with a message (at most 5 of at most 2 MB each, ``services.validate_message_files``).
+
+    Never served from MEDIA_URL: staff download it through a permission-checked
+    view, the customer through the conversation's token (the widget).
+    """
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("mensagem")
+    )
+    file = models.FileField(_("arquivo"), upload_to=message_file_path, max_length=255)
+    name = models.CharField(_("nome"), max_length=200)
+    size = models.PositiveIntegerField(_("tamanho (bytes)"))
+    content_type = models.CharField(_("tipo"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["message", "id"]
+        verbose_name = _("anexo da mensagem")
+        verbose_name_plural = _("anexos das mensagens")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ConversationEventKind(models.TextChoices):

@@ -10,13 +10,15 @@ Customer-side operations (``conversation_start``, ``conversation_customer_messag
 (widget, webhook) has already authenticated the contact for that conversation.
 """
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -37,16 +39,18 @@ from omnichannel.models import (
     ConversationEventKind,
     ConversationStatus,
     Message,
+    MessageAttachment,
     MessageKind,
     PauseReason,
     PresenceInterval,
     Queue,
     channel_weight,
 )
-from omnichannel.publish import publish_conversation, publish_message, publish_presence
+from omnichannel.publish import agent_group, publish_conversation, publish_message, publish_presence
 from tickets.documents import normalize_document, validate_document
 from tickets.events import record
 from tickets.models import Customer, EventKind, Team, Ticket
+from tickets.publish import publish_on_commit
 from tickets.roles import is_admin, is_supervisor
 from tickets.selectors import supervised_team_ids
 from tickets.services import format_protocol, next_counter, supervises, ticket_open
@@ -557,8 +561,13 @@ def conversation_start(
     entry_point: str | None = None,
     queue: Queue | None = None,
     first_message: str = "",
+    access_token_hash: str = "",
 ) -> Conversation:
-    """A contact arrives: protocol, first automatic message, then the bot menu or the queue."""
+    """A contact arrives: protocol, first automatic message, then the bot menu or the queue.
+
+    ``access_token_hash``: the hash of the secret the contact's channel (the widget) will
+    authenticate with later; the secret itself is never stored.
+    """
     errors: dict[str, str] = {}
     if channel not in Channel.values:
         errors["channel"] = _("Canal inválido.")
@@ -622,6 +631,7 @@ def conversation_start(
             created_at=now,
             bot_started_at=now if menu else None,
             queue=queue,
+            access_token_hash=access_token_hash,
         )
         _event(conversation, ConversationEventKind.STARTED, now, data={"entry_point": entry_point or ""})
         if body:
@@ -704,9 +714,33 @@ def conversation_abandon(*, conversation: Conversation) -> Conversation:
 # --- conversations: the agent's and supervisor's side -----------------------------------------
 
 
-def conversation_reply(*, actor: AbstractBaseUser, conversation: Conversation, body: str) -> Message:
-    """The agent answers the customer."""
-    text = _clean_text(body, "body")
+MAX_FILES_PER_MESSAGE = 5
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+
+def validate_message_files(files: Sequence[UploadedFile]) -> None:
+    """At most 5 files of at most 2 MB each, of the allowed types (``ATTACHMENT_ALLOWED_EXTENSIONS``)."""
+    if len(files) > MAX_FILES_PER_MESSAGE:
+        raise ValidationError({"files": _("Envie no máximo %(n)s arquivos por mensagem.") % {"n": MAX_FILES_PER_MESSAGE}})
+    allowed = {extension.lower().lstrip(".") for extension in settings.ATTACHMENT_ALLOWED_EXTENSIONS}
+    for upload in files:
+        name = os.path.basename(upload.name or "")
+        extension = name.rpartition(".")[2].lower() if "." in name else ""
+        if extension not in allowed:
+            raise ValidationError({"files": _("Tipo de arquivo não permitido: %(name)s.") % {"name": name}})
+        if not upload.size:
+            raise ValidationError({"files": _("O arquivo %(name)s está vazio.") % {"name": name}})
+        if upload.size > MAX_FILE_BYTES:
+            raise ValidationError({"files": _("O arquivo %(name)s passa de 2 MB.") % {"name": name}})
+
+
+def conversation_reply(
+    *, actor: AbstractBaseUser, conversation: Conversation, body: str, files: Sequence[UploadedFile] = ()
+) -> Message:
+    """The agent answers the customer: text, files (``validate_message_files``) or both."""
+    files = list(files)
+    text = _clean_text(body, "body", required=not files)
+    validate_message_files(files)
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_conversation(conversation)
@@ -714,6 +748,12 @@ def conversation_reply(*, actor: AbstractBaseUser, conversation: Conversation, b
         if locked.status != ConversationStatus.IN_PROGRESS or locked.agent_id != actor.pk:
             raise PermissionDenied(_("Só o agente responsável pela conversa pode respondê-la."))
         message = _message(locked, MessageKind.AGENT, text, now, author=actor)
+        for upload in files:
+            name = os.path.basename(upload.name)[:200]
+            attachment = MessageAttachment(
+                message=message, name=name, size=upload.size, content_type=(upload.content_type or "")[:100]
+            )
+            attachment.file.save(name, upload, save=True)
         locked.save(update_fields=MESSAGE_FIELDS)
     return message
 
@@ -728,6 +768,26 @@ def conversation_note(*, actor: AbstractBaseUser, conversation: Conversation, bo
         _require_handler(actor, locked)
         message = _message(locked, MessageKind.NOTE, text, now, author=actor)
     return message
+
+
+def conversation_mark_read(*, actor: AbstractBaseUser, conversation: Conversation) -> bool:
+    """The agent holding the conversation has seen its messages up to now; True if it changed.
+
+    Only the holder's reading counts (a supervisor looking in does not clear the agent's badge).
+    Conditional and unlocked: it races with nothing that matters, at worst a badge lags.
+    """
+    if conversation.agent_id != actor.pk:
+        return False
+    now = timezone.now()
+    changed = (
+        Conversation.objects.filter(pk=conversation.pk, agent_id=actor.pk)
+        .filter(Q(agent_read_at__isnull=True) | Q(agent_read_at__lt=now))
+        .update(agent_read_at=now)
+    )
+    if changed:
+        conversation.agent_read_at = now
+        publish_on_commit([agent_group(actor.pk)], {"model": "conversation", "change": "read", "conversation_id": conversation.pk})
+    return bool(changed)
 
 
 def conversation_finish(

@@ -109,10 +109,17 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compiles a plan in 20-200 ms, more than the panels' counts and pages take to
     # run. The working set lives in memory (or on SSD), where a random page costs about
     # a sequential one: at the default 4 the planner reads heap rows it could answer
-    # from a covering index. A URL's own ``?options=`` go after, so they may override.
+    # from a covering index. Parallel workers only take cores from the other requests of
+    # a small web host. A URL's own ``?options=`` go after, so they may override these.
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
     _pg_options["options"] = " ".join(
-        filter(None, ["-c jit=off -c random_page_cost=1.1", _pg_options.get("options", "")])
+        filter(
+            None,
+            [
+                "-c jit=off -c random_page_cost=1.1 -c max_parallel_workers_per_gather=0",
+                _pg_options.get("options", ""),
+            ],
+        )
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

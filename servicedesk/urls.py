@@ -18,6 +18,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("panel/", include("dashboards.urls")),
     path("sla/", include("sla.urls")),
+    path("chat/", include("omnichannel.widget_urls")),
+    path("omni/", include("omnichannel.urls")),
     path("", include("tickets.urls")),
     path("", tickets_views.home, name="home"),
 ]

@@ -1,0 +1,54 @@
+"""The omnichannel pieces every page's top bar carries (presence control, workspace link)."""
+
+from django import template
+from django.template.loader import render_to_string
+
+from omnichannel import views_live
+
+register = template.Library()
+
+CHANNEL_ICONS = {
+    "live_chat": "bi-chat-dots",
+    "whatsapp": "bi-whatsapp",
+    "telegram": "bi-telegram",
+    "facebook": "bi-facebook",
+    "instagram": "bi-instagram",
+    "email": "bi-envelope",
+    "sms": "bi-phone",
+    "voice": "bi-telephone",
+}
+
+
+@register.filter
+def channel_icon(channel: str) -> str:
+    return CHANNEL_ICONS.get(channel, "bi-chat")
+
+
+def _flags(context: template.Context) -> dict[str, bool]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"agent": False, "workspace": False}
+    cached = getattr(request, "_omni_nav", None)
+    if cached is None:
+        # A supervisor needs no query (their groups are loaded for the bar already).
+        supervisor = views_live.is_supervisor(user)
+        agent = views_live.nav_is_omni_agent(request)
+        cached = request._omni_nav = {"agent": agent, "workspace": supervisor or agent}
+    return cached
+
+
+@register.simple_tag(takes_context=True)
+def omni_nav(context: template.Context) -> dict[str, bool]:
+    """``{% omni_nav as omni %}``: ``omni.agent`` (an agent of some queue), ``omni.workspace`` (may open it)."""
+    return _flags(context)
+
+
+@register.simple_tag(takes_context=True)
+def omni_presence_bar(context: template.Context) -> str:
+    """The status control ("Alterar/Encerrar Omnichannel") for an agent; nothing for anyone else."""
+    if not _flags(context)["agent"]:
+        return ""
+    request = context["request"]
+    # render_to_string answers a SafeString: the template escaped what it had to.
+    return render_to_string("omnichannel/_presence.html#bar", views_live.presence_context(request.user), request=request)

@@ -1,0 +1,337 @@
+"""The live-chat widget's access rules and reads: tokens, rate limits, what the customer sees.
+
+The customer has no account. When the widget starts a conversation it draws a
+random secret, stores only its SHA-256 on the conversation and hands the
+browser a token that is the conversation id and the secret, signed with
+``django.core.signing`` (salted, timestamped). A forged or tampered token is
+refused before any query; a genuine one must still match the stored hash, so a
+leaked database holds no usable token. The token is the only key to the
+conversation: its socket, its transcript. Never a staff session.
+
+What the customer reads is chosen here, once: no internal notes, and of the
+staff only the agent's first name.
+"""
+
+import contextlib
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core import signing
+from django.core.cache import cache
+from django.db.models import Prefetch, Q
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from omnichannel.models import (
+    OPEN_STATUSES,
+    BotMenu,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageAttachment,
+    MessageKind,
+)
+
+TOKEN_SALT = "omnichannel.widget.token"  # noqa: S105 (a namespace, not a secret)
+# Long enough to download the transcript days after the chat; a chat never lasts this long.
+TOKEN_MAX_AGE = 7 * 24 * 3600
+
+# (requests, seconds) per scope. IP limits stop one machine from flooding; token
+# limits stop one conversation (one browser, several tabs) from doing it.
+RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "page_ip": (120, 60),
+    "start_ip": (10, 600),
+    "connect_ip": (60, 60),
+    "connect_token": (30, 60),
+    "message_ip": (120, 60),
+    "message_token": (20, 60),
+    "transcript_ip": (30, 60),
+    "transcript_token": (10, 60),
+    "file_ip": (60, 60),
+    "file_token": (30, 60),
+}
+
+# Customer-side statuses in which leaving the widget means leaving the queue (Abandono).
+WAITING_STATUSES = (ConversationStatus.BOT, ConversationStatus.QUEUED)
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> tuple[str, str]:
+    """A fresh secret and the hash to store with the conversation."""
+    secret = secrets.token_urlsafe(32)
+    return secret, _digest(secret)
+
+
+def make_token(conversation_id: int, secret: str) -> str:
+    return signing.dumps([conversation_id, secret], salt=TOKEN_SALT)
+
+
+def conversation_for_token(token: str) -> Conversation | None:
+    """The live-chat conversation the token opens, or ``None`` (forged, expired, revoked, unknown)."""
+    if not token or len(token) > 300:
+        return None
+    try:
+        value = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.BadSignature:  # includes SignatureExpired
+        return None
+    if not (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], int)
+        and isinstance(value[1], str)
+    ):
+        return None
+    conversation_id, secret = value
+    conversation = (
+        Conversation.objects.filter(pk=conversation_id, channel=Channel.LIVE_CHAT)
+        .exclude(access_token_hash="")
+        .first()
+    )
+    if conversation is None or not hmac.compare_digest(
+        conversation.access_token_hash, _digest(secret)
+    ):
+        return None
+    return conversation
+
+
+def entry_menu(entry_point: str) -> BotMenu | None:
+    """The active live-chat root menu of an entry point (the widget's address)."""
+    return BotMenu.objects.filter(
+        entry_point=entry_point, active=True, channel=Channel.LIVE_CHAT
+    ).first()
+
+
+# --- rate limits ------------------------------------------------------------------------------
+
+
+def rate_limit_hit(scope: str, ident: str) -> bool:
+    """Count one request of ``ident`` in ``scope``'s current window; False when over the limit.
+
+    A fixed window in Django's cache (Redis in full mode, so shared by every process).
+    """
+    limit, seconds = RATE_LIMITS[scope]
+    window = int(time.time() // seconds)
+    key = f"omni.widget.rl.{scope}.{hashlib.sha256(ident.encode()).hexdigest()[:32]}.{window}"
+    if cache.add(key, 1, seconds + 5):
+        return limit >= 1
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, seconds + 5)
+        count = 1
+    return count <= limit
+
+
+# --- sockets ----------------------------------------------------------------------------------
+
+
+def _sockets_key(conversation_id: int) -> str:
+    return f"omni.widget.sockets.{conversation_id}"
+
+
+def socket_opened(conversation_id: int) -> None:
+    key = _sockets_key(conversation_id)
+    if not cache.add(key, 1, 24 * 3600):
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.add(key, 1, 24 * 3600)
+
+
+def socket_closed(conversation_id: int) -> None:
+    with contextlib.suppress(ValueError):  # expired: nothing to count down
+        cache.decr(_sockets_key(conversation_id))
+
+
+def open_sockets(conversation_id: int) -> int:
+    return max(0, int(cache.get(_sockets_key(conversation_id)) or 0))
+
+
+# --- what the customer sees -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerFile:
+    id: int
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    id: int
+    side: str  # "customer" | "agent" | "system"
+    author: str
+    body: str
+    created_at: datetime
+    files: tuple[CustomerFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class WidgetState:
+    conversation_id: int
+    protocol: str
+    status: str
+    status_label: str
+    is_open: bool
+    contact_name: str
+    agent_name: str
+    position: int | None
+    queue_id: int | None
+    entry_point: str
+    bot_options: tuple[tuple[int, str], ...]
+
+    @property
+    def header_key(self) -> tuple:
+        return (self.status, self.agent_name, self.position)
+
+    @property
+    def waiting(self) -> bool:
+        return self.status in WAITING_STATUSES
+
+
+def agent_display_name(first_name: str) -> str:
+    """The only staff data the customer gets: the agent's first name (or a neutral word)."""
+    name = (first_name or "").strip().split(" ")[0]
+    return name or _("Atendente")
+
+
+def customer_messages(
+    conversation_id: int, *, after_id: int = 0, limit: int = 500, customer_label: str = ""
+) -> list[CustomerMessage]:
+    """The conversation as the customer reads it: no internal notes; agents by first name.
+
+    The newest ``limit`` messages, oldest first; with ``after_id``, the ones after it.
+    """
+    rows = (
+        Message.objects.filter(conversation_id=conversation_id, id__gt=after_id)
+        .exclude(kind=MessageKind.NOTE)
+        .select_related("author")
+        .only("id", "kind", "body", "created_at", "author__first_name")
+        .prefetch_related(
+            Prefetch(
+                "attachments",
+                queryset=MessageAttachment.objects.only("id", "message_id", "name", "size"),
+            )
+        )
+        .order_by("id" if after_id else "-id")[:limit]
+    )
+    result = []
+    for row in rows if after_id else reversed(list(rows)):
+        if row.kind == MessageKind.CUSTOMER:
+            side, author = "customer", customer_label or _("Você")
+        elif row.kind == MessageKind.AGENT:
+            side, author = "agent", agent_display_name(row.author.first_name if row.author else "")
+        else:
+            side, author = "system", _("Atendimento automático")
+        files = tuple(CustomerFile(a.id, a.name, a.size) for a in row.attachments.all())
+        result.append(CustomerMessage(row.id, side, author, row.body, row.created_at, files))
+    return result
+
+
+def queue_position(conversation: Conversation) -> int | None:
+    """1 for the next in line; ``None`` when not waiting in a queue."""
+    if conversation.status != ConversationStatus.QUEUED or conversation.queue_id is None:
+        return None
+    since = conversation.waiting_since or conversation.queued_at or conversation.created_at
+    ahead = (
+        Conversation.objects.filter(
+            status=ConversationStatus.QUEUED, queue_id=conversation.queue_id
+        )
+        .filter(Q(waiting_since__lt=since) | Q(waiting_since=since, pk__lt=conversation.pk))
+        .count()
+    )
+    return ahead + 1
+
+
+def widget_state(conversation_id: int) -> WidgetState:
+    conversation = (
+        Conversation.objects.select_related("agent", "bot_menu", "entry_menu")
+        .only(
+            "id",
+            "protocol",
+            "status",
+            "contact_name",
+            "queue_id",
+            "waiting_since",
+            "queued_at",
+            "created_at",
+            "agent__first_name",
+            "bot_menu__id",
+            "bot_menu__active",
+            "entry_menu__entry_point",
+        )
+        .get(pk=conversation_id)
+    )
+    options: tuple[tuple[int, str], ...] = ()
+    if conversation.status == ConversationStatus.BOT and conversation.bot_menu is not None:
+        options = tuple(conversation.bot_menu.options.values_list("number", "label"))
+    agent_name = ""
+    if conversation.status == ConversationStatus.IN_PROGRESS and conversation.agent is not None:
+        agent_name = agent_display_name(conversation.agent.first_name)
+    return WidgetState(
+        conversation_id=conversation.pk,
+        protocol=conversation.protocol,
+        status=conversation.status,
+        status_label=str(ConversationStatus(conversation.status).label),
+        is_open=conversation.status in OPEN_STATUSES,
+        contact_name=conversation.contact_name,
+        agent_name=agent_name,
+        position=queue_position(conversation),
+        queue_id=conversation.queue_id
+        if conversation.status == ConversationStatus.QUEUED
+        else None,
+        entry_point=(conversation.entry_menu.entry_point or "") if conversation.entry_menu else "",
+        bot_options=options,
+    )
+
+
+def customer_file(conversation: Conversation, file_id: int) -> MessageAttachment | None:
+    """A file of the conversation the customer may download (never one of an internal note)."""
+    return (
+        MessageAttachment.objects.filter(pk=file_id, message__conversation_id=conversation.pk)
+        .exclude(message__kind=MessageKind.NOTE)
+        .first()
+    )
+
+
+def chat_context(conversation_id: int) -> dict:
+    """What the chat page (and a socket's first frame) shows."""
+    return {"state": widget_state(conversation_id), "messages": customer_messages(conversation_id)}
+
+
+def _when(value: datetime) -> str:
+    return formats.date_format(timezone.localtime(value), "d/m/Y H:i:s")
+
+
+def transcript_text(conversation: Conversation) -> str:
+    """The customer's copy of the conversation, as plain text (never interpreted as HTML)."""
+    lines = [
+        _("Transcrição do atendimento %(protocol)s") % {"protocol": conversation.protocol},
+        _("Cliente: %(name)s") % {"name": conversation.contact_name},
+        _("Início: %(at)s") % {"at": _when(conversation.created_at)},
+    ]
+    if conversation.ended_at:
+        lines.append(_("Fim: %(at)s") % {"at": _when(conversation.ended_at)})
+    lines.append(_("Situação: %(status)s") % {"status": conversation.get_status_display()})
+    lines.append("")
+    messages = customer_messages(
+        conversation.pk, limit=100_000, customer_label=conversation.contact_name
+    )
+    for message in messages:
+        body = message.body.replace("\r\n", "\n").replace("\n", "\n    ")
+        for file in message.files:
+            body += ("\n    " if body else "") + _("[anexo: %(name)s]") % {"name": file.name}
+        lines.append(f"[{_when(message.created_at)}] {message.author}: {body}")
+    return "\n".join(lines) + "\n"
