@@ -47,7 +47,19 @@ def run_due(entries: dict[str, dict], last_run: dict[str, datetime], now: dateti
     return ran
 
 
+def load_tasks() -> None:
+    """Import every app's ``tasks`` module, as a Celery worker does on start.
+
+    Autodiscovery is lazy: in a web process nothing else imports them, and the
+    schedule would name tasks that are not registered.
+    """
+    from servicedesk.celery import app
+
+    app.loader.import_default_modules()
+
+
 def _loop(interval: float) -> None:
+    load_tasks()
     last_run: dict[str, datetime] = {}
     while True:
         run_due(dict(settings.CELERY_BEAT_SCHEDULE), last_run, timezone.now())
