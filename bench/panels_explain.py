@@ -53,6 +53,8 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "bench"))
     from panels_bench import build_targets, collectstatic
 
+    from dashboards.grids.paging import SORT_ALIAS
+
     collectstatic(dict(os.environ), os.environ["VAR_DIR"])
 
     kinds = set(args.kinds.split(","))
@@ -85,7 +87,13 @@ def main() -> int:
                 total = re.search(r"Execution Time: ([\d.]+) ms", plan)
                 ms = float(total.group(1)) if total else -1.0
                 seq = sorted(set(re.findall(r"Seq Scan on (\w+)", plan)))
-                what = "count" if sql.startswith("SELECT COUNT") else "rows"
+                # A count (one COUNT, or the sum of a split count's), a page's sort keys, or its rows.
+                if sql.startswith("SELECT COUNT") or sql.startswith("SELECT (SELECT COUNT"):
+                    what = "count"
+                elif SORT_ALIAS in sql.split(" FROM ", 1)[0] and sql.split(" FROM ", 1)[0].count(",") <= 2:
+                    what = "keys"
+                else:
+                    what = "rows"
                 flag = "  SEQ SCAN OF tickets_ticket" if "tickets_ticket" in seq else ""
                 summary.append(
                     f"{target.label:<34} {req.kind:<6} {what:<5} {ms:>8.1f} ms"

@@ -126,24 +126,20 @@ def _can_edit(user: AbstractBaseUser, view: GridView) -> bool:
 
 
 def counts_html(user: AbstractBaseUser, active_tab: str, now: datetime | None = None) -> str:
-    """The tab and view badges, as out-of-band swaps (the same partial the page loads)."""
+    """The tab and view badges, as out-of-band swaps (the same partial and counting as the page)."""
+    from dashboards.grids.counting import view_counts
+
     now = now or timezone.now()
-    tab_counts = []
-    for tab in tabs():
-        if tab.count_view:
-            tab_counts.append((tab, get_view(tab.slug, tab.count_view).count(user, now)))
-    view_counts = []
-    if active_tab:
-        try:
-            get_tab(active_tab)
-        except Http404:
-            active_tab = ""
-    if active_tab:
-        for view in views_of(active_tab):
-            value = view.count(user, now)
-            if value is not None:
-                view_counts.append((view, value))
-    return render_to_string("dashboards/_counts.html", {"tab_counts": tab_counts, "view_counts": view_counts})
+    badges = [(tab, get_view(tab.slug, tab.count_view)) for tab in tabs() if tab.count_view]
+    try:
+        shown = list(views_of(get_tab(active_tab).slug)) if active_tab else []
+    except Http404:
+        shown = []
+    wanted = {view.key: view for view in [*(view for _tab, view in badges), *shown]}
+    values = view_counts(list(wanted.values()), user, now)
+    tab_counts = [(tab, values[view.key]) for tab, view in badges]
+    shown_counts = [(view, values[view.key]) for view in shown if values[view.key] is not None]
+    return render_to_string("dashboards/_counts.html", {"tab_counts": tab_counts, "view_counts": shown_counts})
 
 
 def grid_diff(before: GridState | None, after: GridState, changed: set[int], unseen_new: int) -> str:

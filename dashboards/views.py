@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboards.grids import export as grid_export
 from dashboards.grids import pivot as pv
+from dashboards.grids.counting import view_counts
 from dashboards.grids.grid import PER_PAGE_CHOICES, GridResult, GridView, _per_page
 from dashboards.grids.registry import (
     TOOL_EDIT,
@@ -86,9 +87,14 @@ def _is_partial(request: HttpRequest) -> bool:
 
 
 def render_grid(
-    request: HttpRequest, view: GridView, *, status: int = 200, extra: dict[str, Any] | None = None
+    request: HttpRequest,
+    view: GridView,
+    *,
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
+    columns: list | None = None,
 ) -> HttpResponse:
-    columns = view.visible_columns(request.user)
+    columns = columns if columns is not None else view.visible_columns(request.user)
     if isinstance(view, TreeView):
         # The tree lists no page of its own: rows come per group (``render_tree``).
         result = GridResult(view, columns, *view_filterset(view, request), True, None, None)
@@ -129,7 +135,7 @@ def render_tree(request: HttpRequest, view: TreeView) -> HttpResponse:
             "can_edit": TOOL_EDIT in view.tools and request.user.has_perm(TOOL_PERMISSIONS[TOOL_EDIT]),
         }
         return render(request, f"{view.template}#leaves", context)
-    return render_grid(request, view, extra={"tree": _tree_of(request, view, columns, now)})
+    return render_grid(request, view, extra={"tree": _tree_of(request, view, columns, now)}, columns=columns)
 
 
 def _tree_of(request: HttpRequest, view: TreeView, columns: list, now: datetime) -> dict[str, Any]:
@@ -198,20 +204,14 @@ def counts(request: HttpRequest) -> HttpResponse:
     """The badges: each tab's count and the active tab's view counts (loaded after the page)."""
     now = timezone.now()
     active = request.GET.get("tab", "")
-    tab_counts = []
-    for tab in tabs():
-        if not tab.count_view:
-            continue
-        view = get_view(tab.slug, tab.count_view)
-        tab_counts.append((tab, view.count(request.user, now)))
-    view_counts = []
-    if active:
-        get_tab(active)
-        for view in views_of(active):
-            value = view.count(request.user, now)
-            if value is not None:
-                view_counts.append((view, value))
-    return render(request, "dashboards/_counts.html", {"tab_counts": tab_counts, "view_counts": view_counts})
+    badges = [(tab, get_view(tab.slug, tab.count_view)) for tab in tabs() if tab.count_view]
+    shown = list(views_of(get_tab(active).slug)) if active else []
+    # Every number at once: a family's views share one pass over their rows.
+    wanted = {view.key: view for view in [*(view for _tab, view in badges), *shown]}
+    values = view_counts(list(wanted.values()), request.user, now)
+    tab_counts = [(tab, values[view.key]) for tab, view in badges]
+    shown_counts = [(view, values[view.key]) for view in shown if values[view.key] is not None]
+    return render(request, "dashboards/_counts.html", {"tab_counts": tab_counts, "view_counts": shown_counts})
 
 
 def _export(request: HttpRequest, tab: str, view: str, fmt: str) -> HttpResponse:

@@ -522,7 +522,9 @@ class Ticket(AddressFields):
             ("tool_export", _("Ferramenta: Exportar grade")),
         ]
         indexes = [
-            models.Index(fields=["team", "-opened_at"], name="ticket_team_opened_idx"),
+            # With the id: the panels join a supervised team's tickets to their SLA clocks
+            # (hash join) from this index alone.
+            models.Index(fields=["team", "-opened_at", "id"], name="ticket_team_opened_id_idx"),
             models.Index(
                 fields=["team", "-opened_at"], condition=Q(closed_at__isnull=True), name="ticket_open_team_idx"
             ),
@@ -543,6 +545,11 @@ class Ticket(AddressFields):
                 fields=["-closed_at", "-id", "team", "assignee"],
                 condition=Q(closed_at__isnull=False),
                 name="ticket_closed_vis_idx",
+            ),
+            # The same per team: a supervisor's finalized tickets of a period are one range
+            # per supervised team (the panels count the visible rows branch by branch).
+            models.Index(
+                fields=["team", "-closed_at", "id"], condition=Q(closed_at__isnull=False), name="ticket_closed_team_idx"
             ),
             # Every ticket newest first ("Pesquisa avançada").
             models.Index(fields=["-opened_at", "-id", "team", "assignee"], name="ticket_opened_vis_idx"),
@@ -607,9 +614,12 @@ class TicketStage(models.Model):
         ]
         indexes = [
             # "Prazos dos subprocessos" and "Subprocessos atrasados": unfinished stages by due
-            # time, seeking by (due_at, id), with the ticket id for the visibility check.
+            # time, seeking by (due_at, id), with the ticket id for the visibility check and
+            # the subprocess "Processo x Subprocesso" groups by (its counts read no stage row).
             models.Index(
-                fields=["due_at", "id", "ticket"], condition=Q(finished_at__isnull=True), name="stage_open_due_vis_idx"
+                fields=["due_at", "id", "ticket", "subprocess"],
+                condition=Q(finished_at__isnull=True),
+                name="stage_open_due_sub_idx",
             ),
         ]
 

@@ -7,6 +7,8 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from dashboards.grids.columns import Column, FilterKind
@@ -18,8 +20,54 @@ def local_day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
+def _attrs_html(attrs: dict[str, Any]) -> str:
+    """What Django's ``attrs.html`` renders: `` name="value"``, a bare name for True, nothing for False."""
+    return "".join(
+        f" {conditional_escape(name)}" if value is True else f' {conditional_escape(name)}="{conditional_escape(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class TextInput(forms.TextInput):
+    """A ``TextInput`` written out directly, as ``input.html`` would: a grid header has a dozen
+    filter inputs, and the form template engine took about a millisecond for each."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = "" if widget["value"] is None else f' value="{conditional_escape(widget["value"])}"'
+        return mark_safe(  # noqa: S308 - every piece above is escaped
+            f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"'
+            f"{shown}{_attrs_html(widget['attrs'])}>"
+        )
+
+
+class DateInput(forms.DateInput):
+    render = TextInput.render
+
+
+class Select(forms.Select):
+    """A ``Select`` written out directly, as ``select.html`` and ``select_option.html`` would."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs_html(widget["attrs"])}>']
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            parts.extend(
+                f'\n  <option value="{conditional_escape(option["value"])}"{_attrs_html(option["attrs"])}>'
+                f"{conditional_escape(option['label'])}</option>\n"
+                for option in options
+            )
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped
+
+
 def _text_widget(column: Column) -> forms.TextInput:
-    return forms.TextInput(
+    return TextInput(
         attrs={
             "class": "form-control form-control-sm",
             "placeholder": _("Filtrar"),
@@ -30,14 +78,14 @@ def _text_widget(column: Column) -> forms.TextInput:
 
 
 def _select_widget(column: Column) -> forms.Select:
-    return forms.Select(
+    return Select(
         attrs={"class": "form-select form-select-sm", "aria-label": _("Filtrar %(column)s") % {"column": column.label}}
     )
 
 
 def _date_widget(column: Column, edge: str) -> forms.DateInput:
     label = _("%(column)s de") if edge == "from" else _("%(column)s até")
-    return forms.DateInput(
+    return DateInput(
         format="%Y-%m-%d",
         attrs={"type": "date", "class": "form-control form-control-sm", "aria-label": label % {"column": column.label}},
     )

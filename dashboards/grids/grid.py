@@ -8,19 +8,24 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 
 from dashboards.grids.columns import Column
+from dashboards.grids.counting import CountFamily, split_count
 from dashboards.grids.filtering import build_filterset, filter_names
-from dashboards.grids.paging import Page, seek_page
+from dashboards.grids.paging import Page, read_by_pk, seek_page
 from dashboards.grids.registry import PanelView
 from dashboards.models import GridPreference
 
 PER_PAGE_CHOICES = (10, 25, 50, 100)
 DEFAULT_PER_PAGE = 25
 LIST_ALL = "all"
+# Up to this many rows a page sorted by a column other than the default is read by sorting the
+# filtered rows (their sort keys only, see ``paging.seek_page``), not by walking an index.
+SORT_AFTER_FILTER_MAX = 20_000
 
 
 @dataclass(kw_only=True)
@@ -46,6 +51,13 @@ class GridView(PanelView):
     form_filters: dict[str, django_filters.Filter] = field(default_factory=dict)
     # Annotations some columns sort or filter on, computed with the request's "now".
     annotations: Callable[[datetime], dict[str, Any]] | None = None
+    # Count the rows one visibility branch at a time (``counting.split_count``): for views
+    # with many rows, where the supervised teams' index range beats filtering every row.
+    count_by_branch: bool = False
+    # The badges count a family's views together: the rule must equal
+    # ``family.base(user, now).filter(family_q(now))`` (``family_q`` None: the whole base).
+    family: CountFamily | None = None
+    family_q: Callable[[datetime], Q] | None = None
     template: str = "dashboards/panel.html"
 
     def __post_init__(self) -> None:
@@ -86,13 +98,30 @@ class GridView(PanelView):
         return qs
 
     def count(self, user: AbstractBaseUser, now: datetime) -> int | None:
-        return self.rule(user, now).count()
+        return self.exact_count(user, lambda: self.rule(user, now))
+
+    def exact_count(self, user: AbstractBaseUser, build: Callable[[], QuerySet]) -> int:
+        """The number of rows of ``build()`` (a queryset built on ``counting.visible``)."""
+        if self.count_by_branch:
+            return split_count(user, build)
+        return build().count()
 
     def filtered(self, qs: QuerySet, data: QueryDict) -> tuple[QuerySet, Any]:
+        apply, filterset = self.filters(qs, data)
+        return apply(qs), filterset
+
+    def filters(self, qs: QuerySet, data: QueryDict) -> tuple[Callable[[QuerySet], QuerySet], Any]:
+        """The header filters of ``data`` as a function of a queryset, and their ``FilterSet``.
+
+        One ``FilterSet`` (it deep-copies its filters and form fields, a few ms) serves
+        every queryset a request filters: the page's, and its count's, branch by branch.
+        """
         filterset = self.filterset_class(data or None, queryset=qs)
-        if filterset.is_bound and filterset.is_valid():
-            return filterset.qs, filterset
-        return (qs if not filterset.is_bound else qs.none()), filterset
+        if not filterset.is_bound:
+            return (lambda other: other), filterset
+        if filterset.is_valid():
+            return filterset.filter_queryset, filterset
+        return (lambda other: other.none()), filterset
 
     def sort_of(self, data: QueryDict) -> tuple[Column, bool]:
         raw = data.get("o") or self.default_sort
@@ -133,22 +162,44 @@ class GridView(PanelView):
         per_page = _per_page(data.get("per_page"))
         sort_column, descending = self.sort_of(data)
         searched = not self.search_mode or self.is_searched(data)
-        qs = self.base_queryset(request.user, now, columns)
-        qs, filterset = self.filtered(qs, data)
+        base = self.base_queryset(request.user, now, columns)
+        apply, filterset = self.filters(base, data)
         if not searched:
             return GridResult(self, columns, filterset, sort_column, descending, per_page, searched, None, None)
+        qs = apply(base)
+        total = self.exact_count(request.user, lambda: apply(self.base_queryset(request.user, now, columns)))
+        if total == 0:
+            # Nothing to read; and a sorted read of nothing may walk a whole index to find that out.
+            return GridResult(self, columns, filterset, sort_column, descending, per_page, searched, Page([], False, False), 0)
+        expr = _sort_expr(sort_column)
+        if sort_column.key != self.default_sort.lstrip("-") and total <= SORT_AFTER_FILTER_MAX:
+            # Sorted by another column than the one the view's indexes serve, and few rows:
+            # read their sort keys and sort them. Left to itself the planner may walk an index
+            # on that column (the customers' names, the protocols) hoping to meet the rows soon,
+            # and walks the whole table when they are few or all at its far end.
+            # COALESCE(x, x) is x, in x's type and collation, but no index offers its order.
+            expr = Coalesce(expr, expr)
         page = seek_page(
             qs,
-            _sort_expr(sort_column),
+            expr,
             descending=descending,
             nullable=sort_column.nullable,
             size=per_page,
             after=data.get("after", ""),
             before=data.get("before", ""),
             last=data.get("last") == "1",
+            read=self.reader(now),
         )
-        total = qs.count()
         return GridResult(self, columns, filterset, sort_column, descending, per_page, searched, page, total)
+
+    def reader(self, now: datetime) -> Callable[[QuerySet, QuerySet], QuerySet]:
+        """For ``seek_page``: the rows of a page's pks, with the joins and annotations of ``qs``."""
+
+        def read(qs: QuerySet, pks: QuerySet) -> QuerySet:
+            rows = read_by_pk(qs, pks)
+            return rows.annotate(**self.annotations(now)) if self.annotations is not None else rows
+
+        return read
 
     def export_queryset(self, user: AbstractBaseUser, data: QueryDict, columns: list[Column], now: datetime) -> QuerySet:
         """Every row of the filtered grid in its sort order (no page)."""

@@ -12,12 +12,14 @@ token; a bad token is ignored (first page).
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Expression, F, Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, Expression, F, Func, Q, QuerySet
 
 SORT_ALIAS = "_grid_sort"
 
@@ -93,6 +95,45 @@ def ordering(*, descending: bool, forward: bool, nullable: bool) -> list:
     return [key, "-pk" if desc else "pk"]
 
 
+def pk_in(qs: QuerySet, pks: QuerySet) -> Q:
+    """``pk IN (pks)``; on PostgreSQL as ``pk = ANY(ARRAY(pks))``, which it computes first and
+    then reads by the primary key, where a plain ``IN`` may be planned as a semi-join that
+    joins every row of the table before testing it."""
+    if connections[qs.db].vendor != "postgresql":
+        return Q(pk__in=pks)
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    return Q(_AnyOf(F("pk"), ArraySubquery(pks)))
+
+
+class _AnyOf(Func):
+    """``(value = ANY(array))``."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+
+def read_by_pk(qs: QuerySet, pks: QuerySet) -> QuerySet:
+    """The rows of ``pks`` with ``qs``'s joins, without repeating its filters."""
+    rows = qs.model._default_manager.filter(pk_in(qs, pks))
+    related = qs.query.select_related
+    if related is True:
+        rows = rows.select_related()
+    elif related:
+        rows = rows.select_related(*_paths(related))
+    return rows
+
+
+def _paths(tree: dict, prefix: str = "") -> list[str]:
+    """``select_related`` paths from the nested dict a query keeps them in."""
+    paths = []
+    for name, sub in tree.items():
+        path = f"{prefix}{name}"
+        paths += _paths(sub, f"{path}__") if sub else [path]
+    return paths
+
+
 @dataclass
 class Page:
     rows: list
@@ -112,9 +153,19 @@ def seek_page(
     after: str = "",
     before: str = "",
     last: bool = False,
+    read: Callable[[QuerySet, QuerySet], QuerySet] | None = None,
 ) -> Page:
-    """One page of ``qs`` (already filtered) in the order of ``expr`` then pk."""
-    qs = qs.annotate(**{SORT_ALIAS: expr})
+    """One page of ``qs`` (already filtered) in the order of ``expr`` then pk.
+
+    The page's pks are found first, in a subquery that sorts only (sort key, pk)
+    and none of the joined columns the cells show; the rows are then read by pk
+    in the same statement. Sorting narrow pairs is what keeps a page cheap when
+    the sort cannot walk an index (a sort key of another table, few rows sorted
+    after filtering). ``read(qs, pks)`` gives the rows of those pks with what
+    the cells need (``read_by_pk`` plus the caller's annotations, see
+    ``GridView.reader``); without it, ``qs`` itself narrowed to those pks.
+    """
+    keyed = qs.annotate(**{SORT_ALIAS: expr})
     forward = True
     cursor = None
     if before or last:
@@ -123,15 +174,20 @@ def seek_page(
     elif after:
         cursor = decode_cursor(after)
     if cursor is not None:
-        qs = qs.filter(seek_q(cursor[0], cursor[1], descending=descending, forward=forward, nullable=nullable))
-    qs = qs.order_by(*ordering(descending=descending, forward=forward, nullable=nullable))
-    rows = list(qs[: size + 1])
+        keyed = keyed.filter(seek_q(cursor[0], cursor[1], descending=descending, forward=forward, nullable=nullable))
+    order = ordering(descending=descending, forward=forward, nullable=nullable)
+    keys = keyed.order_by(*order).values("pk")[: size + 1]
+    # The rows by pk alone: with the rule's filters repeated around the subquery the planner
+    # may again walk an index and test each row against the subquery.
+    rows_qs = read(qs, keys) if read is not None else qs.filter(pk_in(qs, keys))
+    rows = list(rows_qs.annotate(**{SORT_ALIAS: expr}).order_by(*order))
     more = len(rows) > size
     rows = rows[:size]
+    if not forward:
+        rows.reverse()
     if forward:
         has_next, has_previous = more, cursor is not None
     else:
-        rows.reverse()
         has_next, has_previous = cursor is not None, more
     page = Page(rows=rows, has_next=has_next, has_previous=has_previous)
     if rows:

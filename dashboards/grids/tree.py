@@ -114,6 +114,7 @@ class TreeView(GridView):
             nullable=sort_column.nullable,
             size=_per_page(data.get("per_page")),
             after=data.get("after", ""),
+            read=self.reader(now),
         )
         return GridResult(self, columns, filterset, sort_column, descending, _per_page(data.get("per_page")), True, page, None)
 

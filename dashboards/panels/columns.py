@@ -5,6 +5,7 @@
 ``row.ticket``.
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,22 @@ def user_filter(path: str):
         )
 
     return method
+
+
+def choice_label(choices) -> Callable[[Any], str]:
+    """``value -> label`` for a choices list, like ``get_FOO_display`` without rebuilding (and
+    hashing every lazy label of) the choices dict on each call, which cost a row ~0.5 ms."""
+    labels = dict(choices)
+
+    def label(value: Any) -> str:
+        found = labels.get(value)
+        return str(found) if found is not None else ("" if value is None else str(value))
+
+    return label
+
+
+ORIGIN_LABEL = choice_label(Origin.choices)
+SERVICE_ORDER_LABEL = choice_label(ServiceOrderStatus.choices)
 
 
 def label_order(path: str, choices) -> Case:
@@ -264,7 +281,7 @@ def origin(on: On = TICKET) -> Column:
     return Column(
         key="origin",
         label=_("Origem do contato"),
-        value=lambda r: on.ticket(r).get_origin_display(),
+        value=lambda r: ORIGIN_LABEL(on.ticket(r).origin),
         sort=label_order(on("origin"), Origin.choices),
         filter=FilterKind.CHOICE,
         filter_field=on("origin"),
@@ -277,7 +294,7 @@ def service_order_status(on: On = TICKET) -> Column:
     return Column(
         key="service_order_status",
         label=_("Ordem de Serviço"),
-        value=lambda r: on.ticket(r).get_service_order_status_display(),
+        value=lambda r: SERVICE_ORDER_LABEL(on.ticket(r).service_order_status),
         sort=label_order(on("service_order_status"), ServiceOrderStatus.choices),
         filter=FilterKind.CHOICE,
         filter_field=on("service_order_status"),

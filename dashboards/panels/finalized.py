@@ -11,19 +11,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from dashboards.grids.counting import CountFamily, visible
 from dashboards.grids.grid import GridView
 from dashboards.grids.periods import days_start, today_start
 from dashboards.grids.registry import TOOL_EXPORT, TOOL_REFRESH, register
 from dashboards.panels import columns as c
 from dashboards.panels.common import FINALIZED
 from sla.models import ClockState
-from tickets.selectors import visible_tickets
 
 TOOLS = (TOOL_REFRESH, TOOL_EXPORT)
 
 
 def finalized_since(user: AbstractBaseUser, start: datetime) -> QuerySet:
-    return visible_tickets(user).filter(closed_at__gte=start)
+    return visible(user).filter(closed_at__gte=start)
 
 
 def finalized_today(user: AbstractBaseUser, now: datetime) -> QuerySet:
@@ -81,19 +81,28 @@ def _address_columns():
     ]
 
 
-for order, (slug, title, rule, cols) in enumerate(
+# The badges count the plain period views together, over the last 30 days' finalized tickets.
+FINALIZED_30_DAYS = CountFamily("finalized-30-days", finalized_30_days, split=True)
+
+
+def _since(start):
+    return lambda now: Q(closed_at__gte=start(now))
+
+
+for order, (slug, title, rule, cols, big, family_q) in enumerate(
     (
-        ("today", _("Finalizados hoje"), finalized_today, _columns),
-        ("week", _("Finalizados na semana"), finalized_this_week, _columns),
-        ("30-days", _("Finalizados nos últimos 30 dias"), finalized_30_days, _columns),
-        ("30-days-address", _("Finalizados nos últimos 30 dias com endereço"), finalized_30_days, _address_columns),
-        ("30-days-late", _("Finalizados com atraso nos últimos 30 dias"), finalized_late_30_days, _columns),
+        ("today", _("Finalizados hoje"), finalized_today, _columns, False, _since(today_start)),
+        ("week", _("Finalizados na semana"), finalized_this_week, _columns, False, _since(lambda now: days_start(now, 7))),
+        ("30-days", _("Finalizados nos últimos 30 dias"), finalized_30_days, _columns, True, None),
+        ("30-days-address", _("Finalizados nos últimos 30 dias com endereço"), finalized_30_days, _address_columns, True, None),
+        ("30-days-late", _("Finalizados com atraso nos últimos 30 dias"), finalized_late_30_days, _columns, True, None),
     ),
     start=1,
 ):
     register(
         GridView(
             slug=slug, tab=FINALIZED.slug, title=title, order=order * 10, tools=TOOLS,
-            columns=cols(), rule=rule, default_sort="-closed_at",
+            columns=cols(), rule=rule, default_sort="-closed_at", count_by_branch=big,
+            family=FINALIZED_30_DAYS if rule is not finalized_late_30_days else None, family_q=family_q,
         )
     )

@@ -14,38 +14,38 @@ it in the database, and business time needs each calendar's rules in Python.
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, QuerySet, Value
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from dashboards.grids.counting import CountFamily, visible
 from dashboards.grids.grid import GridView
 from dashboards.grids.periods import days_start, hours_start
 from dashboards.grids.registry import TOOL_EXPORT, register
 from dashboards.panels import columns as c
 from dashboards.panels.common import LATE
-from tickets.selectors import visible_tickets
 
 TOOLS = (TOOL_EXPORT,)
 
 
 def breached(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Todos atendimentos atrasados: visible tickets whose SLA clock has a breach time."""
-    return visible_tickets(user).filter(sla_clock__breached_at__isnull=False)
+    return visible(user).filter(sla_clock__breached_at__isnull=False)
 
 
 def breached_24_hours(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Atrasados nas últimas 24 horas: breached at or after ``now - 24 h``."""
-    return visible_tickets(user).filter(sla_clock__breached_at__gte=hours_start(now, 24))
+    return visible(user).filter(sla_clock__breached_at__gte=hours_start(now, 24))
 
 
 def breached_week(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Atrasados na semana: breached since local midnight 6 days ago."""
-    return visible_tickets(user).filter(sla_clock__breached_at__gte=days_start(now, 7))
+    return visible(user).filter(sla_clock__breached_at__gte=days_start(now, 7))
 
 
 def breached_30_days(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Atrasados nos últimos 30 dias: breached since local midnight 29 days ago."""
-    return visible_tickets(user).filter(sla_clock__breached_at__gte=days_start(now, 30))
+    return visible(user).filter(sla_clock__breached_at__gte=days_start(now, 30))
 
 
 def late_hours_annotation(now: datetime) -> dict:
@@ -67,12 +67,20 @@ def _columns():
     ]
 
 
-for order, (slug, title, rule) in enumerate(
+# The badges count the four periods together, over every breached ticket.
+BREACHED = CountFamily("breached", breached, split=True)
+
+
+def _breached_since(start):
+    return lambda now: Q(sla_clock__breached_at__gte=start(now))
+
+
+for order, (slug, title, rule, family_q) in enumerate(
     (
-        ("24-hours", _("Atrasados nas últimas 24 horas"), breached_24_hours),
-        ("week", _("Atrasados na semana"), breached_week),
-        ("30-days", _("Atrasados nos últimos 30 dias"), breached_30_days),
-        ("all", _("Todos atendimentos atrasados"), breached),
+        ("24-hours", _("Atrasados nas últimas 24 horas"), breached_24_hours, _breached_since(lambda n: hours_start(n, 24))),
+        ("week", _("Atrasados na semana"), breached_week, _breached_since(lambda n: days_start(n, 7))),
+        ("30-days", _("Atrasados nos últimos 30 dias"), breached_30_days, _breached_since(lambda n: days_start(n, 30))),
+        ("all", _("Todos atendimentos atrasados"), breached, None),
     ),
     start=1,
 ):
@@ -80,6 +88,6 @@ for order, (slug, title, rule) in enumerate(
         GridView(
             slug=slug, tab=LATE.slug, title=title, order=order * 10, tools=TOOLS,
             columns=_columns(), rule=rule, default_sort="-opened_at", annotations=late_hours_annotation,
-            base_related=("sla_clock",),
+            base_related=("sla_clock",), count_by_branch=slug != "24-hours", family=BREACHED, family_q=family_q,
         )
     )

@@ -12,7 +12,7 @@ previsto" puts the oldest first.
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from dashboards.grids.grid import GridView
@@ -20,7 +20,7 @@ from dashboards.grids.periods import days_start
 from dashboards.grids.registry import TOOL_EDIT, TOOL_EXPORT, register
 from dashboards.panels import columns as c
 from dashboards.panels.common import LATE_SUBPROCESSES, of_visible_tickets
-from dashboards.panels.open import stage_due, stage_started, stage_subprocess
+from dashboards.panels.open import OPEN_STAGES, stage_due, stage_started, stage_subprocess
 from tickets.models import TicketStage
 
 TOOLS = (TOOL_EDIT, TOOL_EXPORT)
@@ -61,11 +61,21 @@ def _columns():
     ]
 
 
-for order, (slug, title, rule) in enumerate(
+def _late_since(days: int | None):
+    """The family condition of a view: late (due before now), since local midnight ``days - 1`` ago."""
+
+    def q(now: datetime) -> Q:
+        late = Q(due_at__lt=now)
+        return late if days is None else late & Q(due_at__gte=days_start(now, days))
+
+    return q
+
+
+for order, (slug, title, rule, days) in enumerate(
     (
-        ("7-days", _("Subprocessos atrasados há 7 dias"), late_stages_7_days),
-        ("15-days", _("Subprocessos atrasados há 15 dias"), late_stages_15_days),
-        ("all", _("Todos subprocessos atrasados"), late_stages),
+        ("7-days", _("Subprocessos atrasados há 7 dias"), late_stages_7_days, 7),
+        ("15-days", _("Subprocessos atrasados há 15 dias"), late_stages_15_days, 15),
+        ("all", _("Todos subprocessos atrasados"), late_stages, None),
     ),
     start=1,
 ):
@@ -73,5 +83,6 @@ for order, (slug, title, rule) in enumerate(
         GridView(
             slug=slug, tab=LATE_SUBPROCESSES.slug, title=title, order=order * 10, tools=TOOLS,
             columns=_columns(), rule=rule, default_sort="due_at", ticket_attr="ticket_id",
+            family=OPEN_STAGES, family_q=_late_since(days),
         )
     )

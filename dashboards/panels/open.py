@@ -4,18 +4,20 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import DurationField as DurationOutput
-from django.db.models import ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from dashboards.grids import pivot as pv
 from dashboards.grids.columns import Column, FilterKind, badge
+from dashboards.grids.counting import CountFamily
 from dashboards.grids.grid import GridView
 from dashboards.grids.periods import days_start, today_start
 from dashboards.grids.registry import TOOL_EDIT, TOOL_EXPORT, TOOL_MODIFY_SLA, TOOL_NEW, register
 from dashboards.grids.tree import Level, TreeView
 from dashboards.panels import columns as c
 from dashboards.panels.common import OPEN, of_visible_tickets, open_tickets
+from sla.models import ACTIVE_STATES, ClockState, SlaClock
 from tickets.models import Origin, TicketEvent, TicketStage
 
 TOOLS = (TOOL_NEW, TOOL_EDIT, TOOL_MODIFY_SLA, TOOL_EXPORT)
@@ -54,6 +56,19 @@ def open_subprocess_deadlines(user: AbstractBaseUser, now: datetime) -> QuerySet
     return TicketStage.objects.filter(of_visible_tickets(user, open_only=True), finished_at__isnull=True)
 
 
+def late_clock_of(ticket: OuterRef, now: datetime) -> QuerySet:
+    """The ticket's SLA clock when it is late (``c.sla_late_q``): an ``EXISTS`` for the badge
+    counts, which probe the clocks' late index per open ticket instead of joining every clock."""
+    return SlaClock.objects.filter(
+        Q(state=ClockState.BREACHED) | Q(state__in=ACTIVE_STATES, due_at__lt=now), ticket=ticket
+    )
+
+
+# The badges count these views together (``counting.CountFamily``).
+OPEN_TICKETS = CountFamily("open-tickets", lambda user, now: all_open(user, now))
+OPEN_STAGES = CountFamily("open-stages", lambda user, now: open_subprocess_deadlines(user, now))
+
+
 def _grid_columns(*, address: bool = False) -> list[Column]:
     cols = [
         c.code(),
@@ -78,24 +93,28 @@ register(
     GridView(
         slug="today", tab=OPEN.slug, title=_("Abertos hoje"), order=10, tools=TOOLS,
         columns=_grid_columns(), rule=opened_today, default_sort="-opened_at",
+        family=OPEN_TICKETS, family_q=lambda now: Q(opened_at__gte=today_start(now)),
     )
 )
 register(
     GridView(
         slug="week", tab=OPEN.slug, title=_("Abertos na semana"), order=20, tools=TOOLS,
         columns=_grid_columns(), rule=opened_this_week, default_sort="-opened_at",
+        family=OPEN_TICKETS, family_q=lambda now: Q(opened_at__gte=days_start(now, 7)),
     )
 )
 register(
     GridView(
         slug="all", tab=OPEN.slug, title=_("Todos abertos"), order=30, tools=TOOLS,
         columns=_grid_columns(address=True), rule=all_open, default_sort="-opened_at", search_mode=True,
+        family=OPEN_TICKETS,
     )
 )
 register(
     GridView(
         slug="sla-late", tab=OPEN.slug, title=_("Abertos com SLA atrasado"), order=40, tools=TOOLS,
         columns=_grid_columns()[:-1], rule=open_sla_late, default_sort="sla", search_mode=True,
+        family=OPEN_TICKETS, family_q=lambda now: Q(Exists(late_clock_of(OuterRef("pk"), now))),
     )
 )
 
@@ -206,6 +225,7 @@ register(
             c.origin(STAGE),
         ],
         rule=open_subprocess_deadlines, default_sort="due_at", annotations=remaining_annotation,
+        family=OPEN_STAGES,
     )
 )
 
@@ -262,6 +282,7 @@ register(
             c.hours_column("remaining", _("Restante (hrs)"), "_remaining", nullable=False, at_least=False),
         ],
         rule=open_subprocess_deadlines, default_sort="due_at", annotations=remaining_annotation,
+        family=OPEN_STAGES,
     )
 )
 

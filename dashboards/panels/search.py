@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from dashboards.grids import pivot as pv
+from dashboards.grids.counting import visible
 from dashboards.grids.filtering import local_day_start
 from dashboards.grids.grid import GridView
 from dashboards.grids.registry import TOOL_EXPORT, register
@@ -32,14 +33,14 @@ from dashboards.panels import columns as c
 from dashboards.panels.common import SEARCH
 from tickets.models import Origin, Team
 from tickets.roles import is_admin
-from tickets.selectors import supervised_team_ids, user_team_ids, visible_tickets
+from tickets.selectors import supervised_team_ids, user_team_ids
 
 SYNTHETIC_DAYS = 180
 
 
 def every_ticket(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Pesquisa avançada: every visible ticket; the search narrows it."""
-    return visible_tickets(user)
+    return visible(user)
 
 
 # --- Informações sintéticas -------------------------------------------------------------------------
@@ -119,7 +120,7 @@ class SyntheticSearchForm(forms.Form):
 def synthetic_tickets(user: AbstractBaseUser, data: dict) -> QuerySet:
     """Informações sintéticas: visible tickets opened in the local days ``period_from``..``period_to``
     (both inclusive), finalized or not, narrowed by the optional criteria."""
-    qs = visible_tickets(user).filter(
+    qs = visible(user).filter(
         opened_at__gte=local_day_start(data["period_from"]),
         opened_at__lt=local_day_start(data["period_to"] + timedelta(days=1)),
     )
@@ -204,6 +205,6 @@ register(
             c.origin(),
             c.sla(),
         ],
-        rule=every_ticket, default_sort="-opened_at",
+        rule=every_ticket, default_sort="-opened_at", count_by_branch=True,
     )
 )
