@@ -181,7 +181,7 @@ async def run_level(n: int, port: int, cookie: str, ticket_id: int, agent, chang
         text = f'<div id="bench-ref">{i}</div>'
         clients.expect(f">{i}</div>")
         sent = time.perf_counter()
-        await layer.group_send(group, {"type": "live.raw", "text": text})
+        await layer.group_send(group, {"type": "live.raw", "text": text, "group": group})
         arrived = await clients.wait()
         ref.append((arrived - sent) * 1000)
         await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - sent)))
@@ -208,6 +208,12 @@ def main() -> None:
     from tickets.models import Ticket
 
     call_command("migrate", verbosity=0)
+    # Group memberships left by an interrupted run would inflate every group_send: start clean
+    # (flush() deletes only this layer's keys, prefix CHANNELS_PREFIX).
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    async_to_sync(get_channel_layer().flush)()
     if not Ticket.objects.exists():
         call_command("seed_demo", tickets=3000, verbosity=0)
     users = get_user_model().objects

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.http import Http404
 
 from dashboards import live
+from dashboards.hub import get_hub
 
 logger = logging.getLogger(__name__)
 
@@ -109,14 +110,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        hub = get_hub()
         for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await hub.leave(group, self)
         if getattr(self, "flushing", None) is not None:
             self.flushing.cancel()
 
     async def _join(self, group: str) -> None:
         if group not in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+            # Through the process's hub: one message per process per change, not one per socket.
+            await get_hub().join(group, self)
             self.groups_joined.append(group)
 
     # --- from the browser ---------------------------------------------------------------------
@@ -214,7 +217,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.grid_state = state
             if diff:  # the rows first; the badges (counts over whole views) follow
                 await self.send(text_data=diff)
-        if self.grid_tab:
+        # Badges count whole views: with more changes already waiting, the next round counts them.
+        if self.grid_tab and not self.pending:
             key = ("counts", self.user.pk, self.grid_tab, events, frozenset(changed))
             counts = await _shared_render(key, live.counts_html, self.user, self.grid_tab)
             if counts != self.last_counts:

@@ -60,6 +60,14 @@ def _missing_message(missing: set[str]) -> str:
     return "service missing: " + "; ".join(_SERVICE_HINTS[s] for s in sorted(missing))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests run periodic tasks themselves: no background beat thread started by
+    # importing servicedesk.asgi (the embedded mode's in-process scheduler).
+    from django.conf import settings
+
+    settings.INPROCESS_SCHEDULER = False
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     available = _available_services()
     in_ci = _in_ci()

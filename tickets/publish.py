@@ -34,7 +34,9 @@ def _send(groups: list[str], payload: dict[str, Any]) -> None:
     message = {"type": "live.change", **payload}
     for group in groups:
         try:
-            async_to_sync(layer.group_send)(group, message)
+            # The group is named in the message: a process's hub (dashboards.hub)
+            # receives every group on one channel and routes by it.
+            async_to_sync(layer.group_send)(group, {**message, "group": group})
         except Exception:  # a lost message may delay a screen, never break a write
             logger.exception("publishing to %s failed", group)
 

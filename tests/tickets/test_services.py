@@ -338,7 +338,10 @@ def test_claim_reaches_the_team_group_through_the_channel_layer(open_ticket, age
     finally:
         async_to_sync(layer.flush)()
     assert message.pop("event_id")
-    assert message == {"type": "live.change", "model": "ticket", "change": "claimed", "ticket_id": open_ticket.pk}
+    assert message == {
+        "type": "live.change", "model": "ticket", "change": "claimed", "ticket_id": open_ticket.pk,
+        "group": f"team.{team.pk}",
+    }
 
 
 def test_nothing_is_published_when_the_transaction_does_not_commit(open_ticket, agent, published):
