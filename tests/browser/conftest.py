@@ -23,6 +23,9 @@ a failing test that used ``page`` leaves one named after the test.
 
 import os
 import re
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,6 +35,8 @@ import pytest
 # Django would refuse the ORM calls the tests make around it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 CHROMIUM_ARGS = [
@@ -142,3 +147,87 @@ def login(live_server) -> Callable[..., Page]:
         return page
 
     return _login
+
+
+# --- an ASGI server (HTTP + websockets) ------------------------------------------------------
+#
+# pytest-django's ``live_server`` speaks plain WSGI, without websockets. Tests of
+# live screens serve the product's own ASGI application with uvicorn in a thread
+# of this process: same test database, same in-memory channel layer.
+
+
+class AsgiServer:
+    """uvicorn serving the product's ASGI application in a thread; stoppable and restartable."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = None
+        self.thread: threading.Thread | None = None
+
+    def app(self):
+        from channels.routing import ProtocolTypeRouter
+
+        from servicedesk.asgi import application
+
+        return ProtocolTypeRouter(
+            {
+                "http": ASGIStaticFilesHandler(get_asgi_application()),
+                "websocket": application.application_mapping["websocket"],
+            }
+        )
+
+    def start(self) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", ws="websockets-sansio")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+            self.server.force_exit = True
+            self.thread.join(15)
+            self.server = None
+
+
+@pytest.fixture
+def asgi_server() -> Iterator[AsgiServer]:
+    server = AsgiServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def open_as(browser: Browser, asgi_server: "AsgiServer") -> Iterator[Callable[[str], Page]]:
+    """``open_as("agente")``: a new browser context signed in as that user."""
+    contexts = []
+
+    def _open(username: str) -> Page:
+        context = browser.new_context(viewport=VIEWPORT, locale=LOCALE, timezone_id=TIMEZONE)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())  # "Liberar este atendimento…?" → OK
+        page.goto(f"{asgi_server.url}/accounts/login/")
+        page.locator("input[name=username]").fill(username)
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("form:has(input[name=password]) [type=submit]").first.click()
+        expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+

@@ -9,10 +9,10 @@ the wrap-up.
 
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
 from omnichannel.models import (
     Channel,
@@ -24,41 +24,10 @@ from omnichannel.models import (
     PauseReason,
 )
 from tests import factories as f
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, LOCALE, PASSWORD, TIMEZONE, VIEWPORT
-from tests.browser.test_live import AsgiServer
+from tests.browser.conftest import PASSWORD
 from tests.omnichannel.conftest import make_queue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def asgi_server() -> Iterator[AsgiServer]:
-    server = AsgiServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def open_as(browser: Browser, asgi_server: AsgiServer) -> Iterator[Callable[[str], Page]]:
-    contexts = []
-
-    def _open(username: str) -> Page:
-        context = browser.new_context(viewport=VIEWPORT, locale=LOCALE, timezone_id=TIMEZONE)
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("dialog", lambda dialog: dialog.accept())
-        page.goto(f"{asgi_server.url}/accounts/login/")
-        page.locator("input[name=username]").fill(username)
-        page.locator("input[name=password]").fill(PASSWORD)
-        page.locator("form:has(input[name=password]) [type=submit]").first.click()
-        expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture
