@@ -138,6 +138,11 @@ class Queue(models.Model):
         blank=True,
         default=_("Nosso atendimento está fechado agora. Deixe sua mensagem que retornaremos assim que possível."),
     )
+    email_filter = models.BooleanField(
+        _("filtro de e-mail"),
+        default=False,
+        help_text=_("Ligado: e-mails novos aguardam no Filtro de e-mail até um supervisor aceitá-los na fila."),
+    )
     active = models.BooleanField(_("ativa"), default=True)
 
     class Meta:
@@ -411,6 +416,24 @@ class Conversation(models.Model):
         verbose_name=_("alocada para"),
     )
     weight = models.PositiveIntegerField(_("peso na capacidade"), default=1)
+    # Provider channels (issue 7): the account the contact wrote to and who they are there.
+    account = models.ForeignKey(
+        "omnichannel.ChannelAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="conversations",
+        verbose_name=_("conta do canal"),
+    )
+    contact = models.ForeignKey(
+        "omnichannel.ChannelContact",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="conversations",
+        verbose_name=_("contato no canal"),
+    )
+    tags = models.ManyToManyField("omnichannel.Tag", blank=True, related_name="conversations", verbose_name=_("etiquetas"))
     contact_reason = models.ForeignKey(
         ContactReason, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("qualificação")
     )
@@ -464,6 +487,8 @@ class Conversation(models.Model):
             models.Index(fields=["customer", "-created_at"], name="conv_customer_idx"),
             models.Index(fields=["ticket"], name="conv_ticket_idx"),
             models.Index(fields=["status", "-created_at"], name="conv_status_idx"),
+            # Intake: the contact's open conversation on an account.
+            models.Index(fields=["contact", "-created_at"], name="conv_contact_idx"),
         ]
 
     def __str__(self) -> str:
@@ -502,6 +527,19 @@ class MessageState(models.TextChoices):
     DELIVERED = "delivered", _("Entregue")
     READ = "read", _("Lida")
     FAILED = "failed", _("Falhou")
+    # No credentials for the channel (the embedded default): recorded, shown as such, never dropped.
+    NOT_SENT = "not_sent", _("Não enviada")
+
+
+# States a later receipt may not move back from (a late "sent" never undoes "read").
+MESSAGE_STATE_RANK = {
+    MessageState.PENDING: 0,
+    MessageState.NOT_SENT: 0,
+    MessageState.FAILED: 1,
+    MessageState.SENT: 2,
+    MessageState.DELIVERED: 3,
+    MessageState.READ: 4,
+}
 
 
 class Message(models.Model):
@@ -520,12 +558,34 @@ class Message(models.Model):
     body = models.TextField(_("texto"))
     created_at = models.DateTimeField(_("enviada em"), default=timezone.now)
     state = models.CharField(_("situação"), max_length=10, choices=MessageState.choices, default=MessageState.SENT)
+    # Provider channels: the provider's id of the message (inbound: what the webhook carried,
+    # outbound: what the send API answered; e-mail: the Message-ID), unique per account so a
+    # re-delivered webhook stores the message once.
+    account = models.ForeignKey(
+        "omnichannel.ChannelAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("conta do canal"),
+    )
+    external_id = models.CharField(_("id no provedor"), max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("tentativas de envio"), default=0)
+    state_changed_at = models.DateTimeField(_("situação alterada em"), null=True, blank=True)
+    error = models.CharField(_("erro do envio"), max_length=300, blank=True)
+    # Message parts that are not text: location, e-mail subject and threading headers, template.
+    data = models.JSONField(_("dados"), default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = _("mensagem")
         verbose_name_plural = _("mensagens")
         indexes = [models.Index(fields=["conversation", "created_at", "id"], name="message_conv_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "external_id"], condition=~Q(external_id=""), name="message_external_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.body[:60]
@@ -581,6 +641,10 @@ class ConversationEventKind(models.TextChoices):
     CUSTOMER_LINKED = "customer_linked", _("Cliente vinculado")
     TICKET_LINKED = "ticket_linked", _("Atendimento vinculado")
     INACTIVITY_WARNING = "inactivity_warning", _("Aviso de inatividade enviado")
+    TAGS_CHANGED = "tags_changed", _("Etiquetas alteradas")
+    FILTER_ACCEPTED = "filter_accepted", _("Aceita no filtro de e-mail")
+    EVALUATION_REQUESTED = "evaluation_requested", _("Avaliação solicitada")
+    EVALUATION_ANSWERED = "evaluation_answered", _("Avaliação respondida")
     CLOSED = "closed", _("Conversa encerrada")
 
 
@@ -605,3 +669,343 @@ class ConversationEvent(models.Model):
 
     def __str__(self) -> str:
         return str(self.get_kind_display())
+
+
+# --- canned responses and tags (issue 6) -------------------------------------------------------
+
+
+class CannedCategory(models.Model):
+    """Categoria das mensagens pré-salvas."""
+
+    name = models.CharField(_("nome"), max_length=80, unique=True)
+    order = models.PositiveSmallIntegerField(_("ordem"), default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("categoria de mensagem pré-salva")
+        verbose_name_plural = _("categorias de mensagens pré-salvas")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CannedResponse(models.Model):
+    """Mensagem pré-salva: personal (``owner`` set) or public (``owner`` empty, made by supervisors).
+
+    In the message box, "/" plus the shortcut offers it. Written only through
+    ``omnichannel.canned`` (an agent edits only their own).
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_responses",
+        verbose_name=_("dono"),
+        help_text=_("Vazio: mensagem pública, para todos os agentes."),
+    )
+    category = models.ForeignKey(
+        CannedCategory, on_delete=models.PROTECT, related_name="responses", verbose_name=_("categoria")
+    )
+    shortcut = models.SlugField(_("atalho"), max_length=40)
+    title = models.CharField(_("título"), max_length=120)
+    body = models.TextField(_("texto"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("criada por")
+    )
+    created_at = models.DateTimeField(_("criada em"), default=timezone.now)
+    updated_at = models.DateTimeField(_("alterada em"), default=timezone.now)
+
+    class Meta:
+        ordering = ["shortcut", "id"]
+        verbose_name = _("mensagem pré-salva")
+        verbose_name_plural = _("mensagens pré-salvas")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "shortcut"], condition=Q(owner__isnull=False), name="canned_personal_unique"
+            ),
+            models.UniqueConstraint(fields=["shortcut"], condition=Q(owner__isnull=True), name="canned_public_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.owner_id is None
+
+
+class Tag(models.Model):
+    """Etiqueta of a conversation."""
+
+    name = models.CharField(_("nome"), max_length=40, unique=True)
+    color = models.CharField(_("cor"), max_length=7, default="#4a6fa5", help_text=_("Hexadecimal, como #4a6fa5."))
+    active = models.BooleanField(_("ativa"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("etiqueta")
+        verbose_name_plural = _("etiquetas")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- provider channels (issue 7) ---------------------------------------------------------------
+
+
+class ChannelAccount(models.Model):
+    """One provider account: a WhatsApp phone number, a Telegram bot, a Facebook page, an
+    Instagram account, a mailbox, or the PBX. Its webhook address carries ``key``; secrets are
+    kept here and never shown back in full (the admin masks them).
+    """
+
+    name = models.CharField(_("nome"), max_length=120)
+    channel = models.CharField(_("canal"), max_length=20, choices=Channel.choices)
+    key = models.UUIDField(_("chave do webhook"), default=uuid.uuid4, unique=True, editable=False)
+    external_id = models.CharField(
+        _("id na plataforma"),
+        max_length=120,
+        blank=True,
+        help_text=_("WhatsApp: phone number id; Facebook: page id; Instagram: id da conta; Telegram: id do bot."),
+    )
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts", verbose_name=_("fila")
+    )
+    entry_menu = models.ForeignKey(
+        BotMenu,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+        verbose_name=_("menu do pré-atendimento"),
+        help_text=_("Com menu, o contato passa pelo pré-atendimento; sem menu, vai direto para a fila."),
+    )
+    api_base_url = models.URLField(
+        _("endereço da API"), blank=True, help_text=_("Vazio: o endereço público do provedor.")
+    )
+    access_token = models.TextField(_("token de acesso"), blank=True)
+    app_secret = models.CharField(_("segredo do app"), max_length=200, blank=True)
+    verify_token = models.CharField(_("token de verificação do webhook"), max_length=200, blank=True)
+    webhook_secret = models.CharField(
+        _("segredo do webhook"),
+        max_length=200,
+        blank=True,
+        help_text=_("Telegram: secret_token; PABX: chave da API; e-mail: token do inbound-parse."),
+    )
+    email_address = models.EmailField(_("endereço de e-mail"), blank=True)
+    imap_host = models.CharField(_("servidor IMAP"), max_length=200, blank=True)
+    imap_port = models.PositiveIntegerField(_("porta IMAP"), default=993)
+    imap_ssl = models.BooleanField(_("IMAP com SSL"), default=True)
+    imap_user = models.CharField(_("usuário IMAP"), max_length=200, blank=True)
+    imap_password = models.CharField(_("senha IMAP"), max_length=200, blank=True)
+    imap_folder = models.CharField(_("pasta IMAP"), max_length=200, default="INBOX")
+    imap_last_uid = models.PositiveBigIntegerField(_("último UID lido"), default=0, editable=False)
+    imap_uidvalidity = models.PositiveBigIntegerField(_("UIDVALIDITY"), default=0, editable=False)
+    smtp_host = models.CharField(_("servidor SMTP"), max_length=200, blank=True)
+    smtp_port = models.PositiveIntegerField(_("porta SMTP"), default=587)
+    smtp_security = models.CharField(
+        _("segurança SMTP"),
+        max_length=10,
+        choices=[("starttls", "STARTTLS"), ("ssl", "SSL/TLS"), ("none", _("nenhuma"))],
+        default="starttls",
+    )
+    smtp_user = models.CharField(_("usuário SMTP"), max_length=200, blank=True)
+    smtp_password = models.CharField(_("senha SMTP"), max_length=200, blank=True)
+    active = models.BooleanField(_("ativa"), default=True)
+    created_at = models.DateTimeField(_("criada em"), default=timezone.now)
+
+    SECRET_FIELDS = ("access_token", "app_secret", "verify_token", "webhook_secret", "imap_password", "smtp_password")
+
+    class Meta:
+        ordering = ["channel", "name"]
+        verbose_name = _("conta de canal")
+        verbose_name_plural = _("contas de canais")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], condition=~Q(external_id=""), name="account_external_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.name}"
+
+
+class ChannelContact(models.Model):
+    """Who wrote to an account: WhatsApp wa_id, Messenger PSID, Instagram IGSID, Telegram chat,
+    e-mail address or phone number."""
+
+    account = models.ForeignKey(
+        ChannelAccount, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("conta do canal")
+    )
+    external_id = models.CharField(_("id no canal"), max_length=255)
+    # Telegram's chat.id: a signed 64-bit integer.
+    chat_id = models.BigIntegerField(_("chat id"), null=True, blank=True)
+    name = models.CharField(_("nome"), max_length=200, blank=True)
+    customer = models.ForeignKey(
+        "tickets.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="channel_contacts",
+        verbose_name=_("cliente"),
+    )
+    # WhatsApp's customer-service window: free-form replies only within 24 h of this.
+    last_inbound_at = models.DateTimeField(_("última mensagem recebida"), null=True, blank=True)
+    created_at = models.DateTimeField(_("criado em"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contato do canal")
+        verbose_name_plural = _("contatos dos canais")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "external_id"], name="contact_external_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class InboundEvent(models.Model):
+    """The raw payload of everything a webhook or poll accepted, kept for audit."""
+
+    account = models.ForeignKey(
+        ChannelAccount, on_delete=models.CASCADE, related_name="inbound_events", verbose_name=_("conta do canal")
+    )
+    received_at = models.DateTimeField(_("recebido em"), default=timezone.now)
+    kind = models.CharField(_("tipo"), max_length=40, blank=True)
+    # De-duplication key where the provider gives one per delivery (Telegram's update_id).
+    dedupe_key = models.CharField(_("chave de deduplicação"), max_length=120, blank=True)
+    body = models.TextField(_("conteúdo recebido"))
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("evento recebido")
+        verbose_name_plural = _("eventos recebidos")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "dedupe_key"], condition=~Q(dedupe_key=""), name="inbound_dedupe_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "-received_at"], name="inbound_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.kind} {self.received_at:%d/%m/%Y %H:%M:%S}"
+
+
+class CallDirection(models.TextChoices):
+    INBOUND = "inbound", _("Recebida")
+    OUTBOUND = "outbound", _("Realizada")
+
+
+class CallType(models.TextChoices):
+    NORMAL = "normal", _("Ligação")
+    CALLBACK = "callback", _("Retorno solicitado")
+    CAMPAIGN = "campaign", _("Campanha")
+
+
+class CallOutcome(models.TextChoices):
+    ANSWERED = "answered", _("Atendida")
+    ABANDONED = "abandoned", _("Abandonada")
+    EXPIRED = "expired", _("Expirada")
+
+
+def call_recording_path(instance: "CallRecord", filename: str) -> str:
+    now = timezone.now()
+    return f"recordings/{now:%Y/%m}/{uuid.uuid4().hex}/{filename}"
+
+
+class CallRecord(models.Model):
+    """A call the PBX reported; it is (or becomes) a conversation of channel Voz."""
+
+    account = models.ForeignKey(
+        ChannelAccount, on_delete=models.PROTECT, related_name="calls", verbose_name=_("PABX")
+    )
+    external_id = models.CharField(_("id da ligação no PABX"), max_length=120)
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.PROTECT, null=True, blank=True, related_name="call", verbose_name=_("conversa")
+    )
+    direction = models.CharField(_("sentido"), max_length=10, choices=CallDirection.choices)
+    call_type = models.CharField(_("tipo"), max_length=10, choices=CallType.choices, default=CallType.NORMAL)
+    campaign = models.CharField(_("campanha"), max_length=120, blank=True)
+    number = models.CharField(_("número"), max_length=30)
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, null=True, blank=True, related_name="calls", verbose_name=_("fila")
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("agente")
+    )
+    ringing_at = models.DateTimeField(_("início do toque"))
+    answered_at = models.DateTimeField(_("atendida em"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("encerrada em"), null=True, blank=True)
+    outcome = models.CharField(_("resultado"), max_length=10, choices=CallOutcome.choices, blank=True)
+    disposition = models.CharField(_("tabulação"), max_length=120, blank=True)
+    tags = models.JSONField(_("etiquetas"), default=list, blank=True)
+    recording = models.FileField(_("gravação"), upload_to=call_recording_path, max_length=255, blank=True)
+    recording_type = models.CharField(_("tipo da gravação"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-ringing_at", "-id"]
+        verbose_name = _("ligação")
+        verbose_name_plural = _("ligações")
+        constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="call_external_unique")]
+        indexes = [models.Index(fields=["direction", "-ringing_at"], name="call_direction_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.number}"
+
+    @property
+    def duration(self):
+        """Talk time: from answer to end."""
+        if self.answered_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.answered_at
+
+
+class Evaluation(models.Model):
+    """Avaliação SAC Plus: the customer's 1–5 rating and comment after a conversation or ticket
+    ends, answered on a public page through a signed, single-use, expiring token
+    (``omnichannel.evaluations``)."""
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="evaluations", verbose_name=_("atendimento")
+    )
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="evaluation", verbose_name=_("conversa")
+    )
+    # Who is rated: the agent who handled the conversation (Média de avaliação omnichannel).
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("agente")
+    )
+    channel = models.CharField(_("canal do pedido"), max_length=20, choices=Channel.choices)
+    # The token's random part; the link carries it signed, so a tampered link is refused.
+    nonce = models.CharField(_("nonce"), max_length=64, unique=True, editable=False)
+    requested_at = models.DateTimeField(_("solicitada em"), default=timezone.now)
+    last_sent_at = models.DateTimeField(_("último envio"), null=True, blank=True)
+    send_count = models.PositiveSmallIntegerField(_("envios"), default=0)
+    expires_at = models.DateTimeField(_("expira em"))
+    answered_at = models.DateTimeField(_("respondida em"), null=True, blank=True)
+    score = models.PositiveSmallIntegerField(
+        _("nota"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(_("comentário"), blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("avaliação SAC Plus")
+        verbose_name_plural = _("avaliações SAC Plus")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5), name="evaluation_score_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(ticket__isnull=False) | Q(conversation__isnull=False), name="evaluation_has_subject"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agent", "answered_at"], condition=Q(score__isnull=False), name="evaluation_agent_idx"),
+            models.Index(fields=["ticket"], name="evaluation_ticket_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score or '-'}"
