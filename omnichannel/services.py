@@ -41,12 +41,14 @@ from omnichannel.models import (
     Message,
     MessageAttachment,
     MessageKind,
+    MessageState,
     PauseReason,
     PresenceInterval,
     Queue,
     channel_weight,
 )
 from omnichannel.publish import agent_group, publish_conversation, publish_message, publish_presence
+from omnichannel.tasks_evaluations import on_conversation_closed
 from tickets.documents import normalize_document, validate_document
 from tickets.events import record
 from tickets.models import Customer, EventKind, Team, Ticket
@@ -160,9 +162,32 @@ def _message(
     at: datetime,
     *,
     author: AbstractBaseUser | None = None,
+    external_id: str = "",
+    data: dict | None = None,
 ) -> Message:
-    """Store a message and keep the conversation's message timestamps (saved by the caller)."""
-    message = Message.objects.create(conversation=conversation, kind=kind, author=author, body=body, created_at=at)
+    """Store a message and keep the conversation's message timestamps (saved by the caller).
+
+    On a provider channel (the conversation has an ``account``), what goes to the customer
+    (agent replies, automatic messages) is stored ``pending`` and handed to the channel's
+    sender after commit (``omnichannel.outbound``); what the customer sent carries the
+    provider's message id, unique per account.
+    """
+    outbound = conversation.account_id is not None and kind in (MessageKind.AGENT, MessageKind.SYSTEM)
+    message = Message.objects.create(
+        conversation=conversation,
+        kind=kind,
+        author=author,
+        body=body,
+        created_at=at,
+        account_id=conversation.account_id if kind != MessageKind.NOTE else None,
+        external_id=external_id,
+        data=data or {},
+        state=MessageState.PENDING if outbound else MessageState.SENT,
+    )
+    if outbound:
+        from omnichannel.outbound import send_after_commit
+
+        send_after_commit(message.pk)
     if kind != MessageKind.NOTE:
         conversation.last_message_at = at
     if kind == MessageKind.CUSTOMER:
@@ -218,6 +243,7 @@ def _close(
         ]
     )
     _event(conversation, ConversationEventKind.CLOSED, at, actor=actor, data={"status": status})
+    on_conversation_closed(conversation=conversation, status=status)  # SAC Plus evaluation, after commit
     if conversation.ticket_id is not None:
         label = ConversationStatus(status).label
         text = _("Conversa %(protocol)s encerrada: %(status)s.") % {"protocol": conversation.protocol, "status": label}
@@ -562,6 +588,13 @@ def conversation_start(
     queue: Queue | None = None,
     first_message: str = "",
     access_token_hash: str = "",
+    menu: BotMenu | None = None,
+    account=None,
+    contact=None,
+    first_external_id: str = "",
+    first_data: dict | None = None,
+    first_files: Sequence = (),
+    hold_in_filter: bool = False,
 ) -> Conversation:
     """A contact arrives: protocol, first automatic message, then the bot menu or the queue.
 
@@ -595,8 +628,14 @@ def conversation_start(
             validate_document(document)
         except ValidationError as exc:
             errors["contact_document"] = exc.messages[0]
-    menu = None
-    if (entry_point is None) == (queue is None):
+    # A provider account's own menu (it has no entry-point address); inactive: its queue.
+    if menu is not None and menu.active:
+        queue = None
+    else:
+        menu = None
+    if menu is not None:
+        pass
+    elif (entry_point is None) == (queue is None):
         errors["entry_point"] = _("Informe o ponto de entrada ou a fila.")
     elif entry_point is not None:
         menu = BotMenu.objects.filter(entry_point=entry_point, active=True).first()
@@ -619,7 +658,11 @@ def conversation_start(
         conversation = Conversation.objects.create(
             protocol=conversation_protocol(year, next_counter(f"conversation:{year}")),
             channel=channel,
-            status=ConversationStatus.BOT if menu else ConversationStatus.QUEUED,
+            status=(
+                ConversationStatus.IN_FILTER
+                if hold_in_filter and menu is None
+                else ConversationStatus.BOT if menu else ConversationStatus.QUEUED
+            ),
             customer=customer,
             contact_name=name,
             contact_email=email,
@@ -632,16 +675,19 @@ def conversation_start(
             bot_started_at=now if menu else None,
             queue=queue,
             access_token_hash=access_token_hash,
+            account=account,
+            contact=contact,
         )
         _event(conversation, ConversationEventKind.STARTED, now, data={"entry_point": entry_point or ""})
-        if body:
-            _message(conversation, MessageKind.CUSTOMER, body, now)
-        _message(
-            conversation,
-            MessageKind.SYSTEM,
-            _("Olá, %(name)s! O protocolo deste atendimento é %(protocol)s.") % {"name": name, "protocol": conversation.protocol},
-            now,
-        )
+        if body or first_files or first_data:
+            first = _message(conversation, MessageKind.CUSTOMER, body, now, external_id=first_external_id, data=first_data)
+            _store_inbound_files(first, first_files)
+        if conversation.status == ConversationStatus.IN_FILTER:
+            # E-mail filter: nothing is said to the sender until a supervisor accepts it.
+            conversation.save(update_fields=MESSAGE_FIELDS)
+            publish_conversation(conversation, "in_filter")
+            return conversation
+        send_protocol_message(conversation, now)
         if menu is not None:
             _message(conversation, MessageKind.SYSTEM, menu.prompt(), now)
             conversation.save(update_fields=MESSAGE_FIELDS)
@@ -650,6 +696,17 @@ def conversation_start(
             conversation.save(update_fields=MESSAGE_FIELDS)
             _enqueue(conversation, queue, now)
     return conversation
+
+
+def send_protocol_message(conversation: Conversation, at: datetime) -> Message:
+    """The first automatic message: the contact is told their protocol number."""
+    return _message(
+        conversation,
+        MessageKind.SYSTEM,
+        _("Olá, %(name)s! O protocolo deste atendimento é %(protocol)s.")
+        % {"name": conversation.contact_name, "protocol": conversation.protocol},
+        at,
+    )
 
 
 def _bot_step(conversation: Conversation, text: str, at: datetime) -> None:
@@ -678,14 +735,36 @@ def _bot_step(conversation: Conversation, text: str, at: datetime) -> None:
     _enqueue(conversation, option.queue, at)
 
 
-def conversation_customer_message(*, conversation: Conversation, body: str) -> Message:
-    """A message from the customer: answers the bot, or reaches the agent (or the queue)."""
-    text = _clean_text(body, "body")
+def _store_inbound_files(message: Message, files: Sequence) -> None:
+    """Files a provider delivered with a customer's message: ``(name, content, content_type)``."""
+    from django.core.files.base import ContentFile
+
+    for name, content, content_type in files:
+        name = os.path.basename(name or "arquivo")[:200] or "arquivo"
+        attachment = MessageAttachment(message=message, name=name, size=len(content), content_type=(content_type or "")[:100])
+        attachment.file.save(name, ContentFile(content), save=True)
+
+
+def conversation_customer_message(
+    *,
+    conversation: Conversation,
+    body: str,
+    external_id: str = "",
+    data: dict | None = None,
+    files: Sequence = (),
+) -> Message:
+    """A message from the customer: answers the bot, or reaches the agent (or the queue).
+
+    Provider channels pass the provider's message id, non-text parts (``data``: location,
+    e-mail headers, refused files) and files already fetched and size-checked.
+    """
+    text = _clean_text(body, "body", required=not (files or data))
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_conversation(conversation)
         _require_open(locked)
-        message = _message(locked, MessageKind.CUSTOMER, text, now)
+        message = _message(locked, MessageKind.CUSTOMER, text, now, external_id=external_id, data=data)
+        _store_inbound_files(message, files)
         locked.save(update_fields=MESSAGE_FIELDS)
         if locked.status == ConversationStatus.BOT:
             _bot_step(locked, text, now)
@@ -747,6 +826,8 @@ def conversation_reply(
         _require_open(locked)
         if locked.status != ConversationStatus.IN_PROGRESS or locked.agent_id != actor.pk:
             raise PermissionDenied(_("Só o agente responsável pela conversa pode respondê-la."))
+        if not within_service_window(locked, now):
+            raise ValidationError({"body": WINDOW_CLOSED_MESSAGE()})
         message = _message(locked, MessageKind.AGENT, text, now, author=actor)
         for upload in files:
             name = os.path.basename(upload.name)[:200]
@@ -755,6 +836,65 @@ def conversation_reply(
             )
             attachment.file.save(name, upload, save=True)
         locked.save(update_fields=MESSAGE_FIELDS)
+    return message
+
+
+# WhatsApp's customer-service window: free-form messages only within 24 h of the customer's last one.
+SERVICE_WINDOW = timedelta(hours=24)
+
+
+def WINDOW_CLOSED_MESSAGE() -> str:  # noqa: N802 - a message, translated when shown
+    return _(
+        "Fora da janela de 24 horas do WhatsApp: o cliente não escreve há mais de 24 horas. "
+        "Só um modelo de mensagem aprovado pode ser enviado."
+    )
+
+
+def within_service_window(conversation: Conversation, at: datetime | None = None) -> bool:
+    """False only for a WhatsApp conversation whose customer last wrote more than 24 h ago."""
+    if conversation.channel != Channel.WHATSAPP or conversation.contact_id is None:
+        return True
+    last = conversation.contact.last_inbound_at
+    return last is not None and (at or timezone.now()) - last <= SERVICE_WINDOW
+
+
+def conversation_send_template(
+    *, actor: AbstractBaseUser, conversation: Conversation, template: str, language: str = "pt_BR"
+) -> Message:
+    """An approved WhatsApp template ("modelo"), the only thing allowed outside the 24-hour window."""
+    import re
+
+    name = (template or "").strip()
+    if not re.fullmatch(r"[a-z0-9_]{1,512}", name):
+        raise ValidationError({"template": _("Informe o nome do modelo aprovado (letras minúsculas, números e _).")})
+    language = (language or "pt_BR").strip()
+    if not re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?", language):
+        raise ValidationError({"language": _("Idioma do modelo inválido.")})
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_conversation(conversation)
+        _require_open(locked)
+        if locked.channel != Channel.WHATSAPP:
+            raise ValidationError({"template": _("Modelos de mensagem só existem no WhatsApp.")})
+        if locked.status != ConversationStatus.IN_PROGRESS or locked.agent_id != actor.pk:
+            raise PermissionDenied(_("Só o agente responsável pela conversa pode respondê-la."))
+        body = _("[Modelo %(name)s]") % {"name": name}
+        message = _message(
+            locked, MessageKind.AGENT, body, now, author=actor, data={"template": {"name": name, "language": language}}
+        )
+        locked.save(update_fields=MESSAGE_FIELDS)
+    return message
+
+
+def conversation_system_message(*, conversation: Conversation, body: str, data: dict | None = None) -> Message:
+    """An automatic message to the customer (evaluation request, notice), even on an ended
+    conversation, delivered through the conversation's channel."""
+    text = _clean_text(body, "body")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        message = _message(locked, MessageKind.SYSTEM, text, now, data=data)
+        locked.save(update_fields=["last_message_at"])
     return message
 
 

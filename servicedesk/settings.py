@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tickets.context_processors.navigation",
+                "omnichannel.context_processors.email_filter",
             ],
         },
     },
@@ -168,7 +169,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "omni-inactivity": {"task": "omnichannel.close_inactive", "schedule": 60.0},
     "omni-dispatch": {"task": "omnichannel.dispatch_waiting", "schedule": 60.0},
     "omni-presence-sweep": {"task": "omnichannel.presence_sweep", "schedule": 60.0},
+    "omni-close-abandoned": {"task": "omnichannel.close_abandoned", "schedule": 60.0},
+    # E-mail channel: read every active mailbox by IMAP (omnichannel.tasks_email).
+    "omni-poll-mailboxes": {"task": "omnichannel.poll_mailboxes", "schedule": 60.0},
 }
+# Task modules outside the apps' ``tasks.py`` (autodiscovery imports only those).
+CELERY_IMPORTS = ("omnichannel.tasks_email",)
 # In the embedded default a thread in the web process drives CELERY_BEAT_SCHEDULE.
 INPROCESS_SCHEDULER = env_bool("INPROCESS_SCHEDULER", not REDIS_URL)
 
@@ -185,6 +191,60 @@ OMNICHANNEL_INACTIVITY_GRACE_SECONDS = env_int("OMNICHANNEL_INACTIVITY_GRACE_SEC
 OMNICHANNEL_BOT_INACTIVITY_SECONDS = env_int("OMNICHANNEL_BOT_INACTIVITY_SECONDS", 600)
 # No heartbeat from any of the agent's tabs for this long takes them out of routing.
 OMNICHANNEL_PRESENCE_GRACE_SECONDS = env_int("OMNICHANNEL_PRESENCE_GRACE_SECONDS", 90)
+# Voz: the largest call recording the PBX may upload (omnichannel.voice).
+VOICE_RECORDING_MAX_BYTES = env_int("VOICE_RECORDING_MAX_BYTES", 50 * 1024 * 1024)
+# A live-chat conversation still in the bot or the queue whose customer has had no widget
+# socket alive this long is closed as Abandono (the close_abandoned sweep; a crashed process).
+OMNICHANNEL_WIDGET_ABANDON_SECONDS = env_int("OMNICHANNEL_WIDGET_ABANDON_SECONDS", 60)
+# Live-chat widget rate limits, scope -> "requests/seconds". The variable overrides some
+# scopes, e.g. OMNICHANNEL_WIDGET_RATE_LIMITS="message_token=30/60,start_ip=5/600".
+OMNICHANNEL_WIDGET_RATE_LIMITS = {
+    "page_ip": "120/60",
+    "start_ip": "10/600",
+    "connect_ip": "60/60",
+    "connect_token": "30/60",
+    "message_ip": "120/60",
+    "message_token": "20/60",
+    "transcript_ip": "30/60",
+    "transcript_token": "10/60",
+    "file_ip": "60/60",
+    "file_token": "30/60",
+}
+for _item in env_list("OMNICHANNEL_WIDGET_RATE_LIMITS", []):
+    _scope, _sep, _rate = _item.partition("=")
+    _scope, _rate = _scope.strip(), _rate.strip()
+    _parts = _rate.split("/")
+    if (
+        _scope not in OMNICHANNEL_WIDGET_RATE_LIMITS
+        or len(_parts) != 2
+        or not all(p.strip().isdigit() for p in _parts)
+        or int(_parts[1]) < 1
+    ):
+        raise ImproperlyConfigured(
+            f"OMNICHANNEL_WIDGET_RATE_LIMITS: {_item!r} is not scope=N/seconds with a known scope "
+            f"({', '.join(OMNICHANNEL_WIDGET_RATE_LIMITS)})"
+        )
+    OMNICHANNEL_WIDGET_RATE_LIMITS[_scope] = f"{int(_parts[0])}/{int(_parts[1])}"
+
+# --- Avaliação SAC Plus -----------------------------------------------------------
+# Absolute base of the links sent to customers (evaluation page), without a trailing slash.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
+# An evaluation link stays valid this many days after it was sent.
+SACPLUS_TOKEN_DAYS = env_int("SACPLUS_TOKEN_DAYS", 7)
+# "Reenviar avaliação para o SAC Plus": at most one resend per ticket in this many minutes.
+SACPLUS_RESEND_INTERVAL_MINUTES = env_int("SACPLUS_RESEND_INTERVAL_MINUTES", 60)
+
+# --- Provider channels (WhatsApp, Telegram, Messenger, Instagram, e-mail, PBX) ---------
+# Largest file a provider may deliver with a customer's message; bigger ones are refused
+# (the message is kept, saying which file was refused).
+OMNICHANNEL_INBOUND_MAX_BYTES = env_int("OMNICHANNEL_INBOUND_MAX_BYTES", 16 * 1024 * 1024)
+# Largest webhook body accepted before the signature is even checked.
+CHANNEL_WEBHOOK_MAX_BYTES = env_int("CHANNEL_WEBHOOK_MAX_BYTES", 2 * 1024 * 1024)
+# Outbound sends: per-request timeout and retries (exponential backoff) on 5xx and timeouts.
+CHANNEL_HTTP_TIMEOUT = env_int("CHANNEL_HTTP_TIMEOUT", 15)
+CHANNEL_SEND_MAX_RETRIES = env_int("CHANNEL_SEND_MAX_RETRIES", 6)
+CHANNEL_SEND_RETRY_BASE_SECONDS = env_int("CHANNEL_SEND_RETRY_BASE_SECONDS", 5)
+WHATSAPP_GRAPH_VERSION = env_str("WHATSAPP_GRAPH_VERSION", "v21.0")
 
 # --- Auth ---------------------------------------------------------------------
 LOGIN_URL = "login"

@@ -1,0 +1,346 @@
+"""Facebook Messenger and Instagram Direct (Messenger Platform), one adapter for both.
+
+Webhook: the same GET verification handshake and ``X-Hub-Signature-256`` POST signature as
+WhatsApp (the app's secret, checked on the raw body before parsing). ``object`` is ``page``
+for Messenger and ``instagram`` for Instagram; every ``entry[]`` and every
+``entry[].messaging[]`` event is processed: ``message`` (text, quick replies, attachments),
+``postback``, ``delivery`` (``mids[]``) and ``read`` (``watermark``: everything we sent to
+that person up to that time; Instagram names the ``mid``). Echoes of the page's own
+messages (``message.is_echo``) are ignored, as are reactions, referrals, hand-overs and any
+other event kind. The contact is the PSID (Messenger) or IGSID (Instagram).
+
+Send: ``POST /{version}/me/messages`` with the page access token, ``messaging_type``
+``RESPONSE``; a file goes as a multipart upload (``filedata``) in the same call.
+"""
+
+import json
+import mimetypes
+import posixpath
+import re
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from omnichannel.intake import Inbound, InboundFile, inbound_max_bytes, intake_message, intake_receipt, keep_raw
+from omnichannel.models import MESSAGE_STATE_RANK, ChannelAccount, Message, MessageKind, MessageState
+from omnichannel.providers.base import (
+    BadPayload,
+    SendError,
+    TransientSendError,
+    download,
+    forbidden,
+    http_json,
+    hub_signature_valid,
+    meta_handshake,
+    ok,
+    parse_json,
+)
+
+DEFAULT_BASE = "https://graph.facebook.com"
+OBJECTS = {"facebook": "page", "instagram": "instagram"}
+MEDIA_TYPES = ("image", "audio", "video", "file")
+LINK_TYPES = ("fallback", "share", "template", "ig_reel", "reel", "story_mention")
+# Messenger counts characters (2,000); Instagram bytes of UTF-8 (1,000).
+TEXT_LIMITS = {"facebook": (2000, len), "instagram": (1000, lambda s: len(s.encode()))}
+# Graph API errors that say "try again later" (rate limits, temporary failures).
+TRANSIENT_CODES = {1, 2, 4, 17, 32, 341, 613}
+
+
+def _base(account: ChannelAccount) -> str:
+    return f"{(account.api_base_url or DEFAULT_BASE).rstrip('/')}/{settings.WHATSAPP_GRAPH_VERSION}"
+
+
+def configured(account: ChannelAccount) -> bool:
+    return bool(account.access_token)
+
+
+# --- inbound -------------------------------------------------------------------------------
+
+
+def _url(value) -> str:
+    url = str(value or "")
+    if not url.startswith(("https://", "http://")):
+        raise BadPayload(_("Anexo sem url."))
+    return url[:2000]
+
+
+def _attachments(mid: str, items) -> tuple[list[str], dict]:
+    """Lines of text and data parts (media refs, location) of ``message.attachments``."""
+    if not isinstance(items, list):
+        raise BadPayload(_("Anexos inválidos."))
+    lines: list[str] = []
+    data: dict = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise BadPayload(_("Anexo inválido."))
+        kind = str(item.get("type", ""))
+        payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
+        if kind in MEDIA_TYPES:
+            data.setdefault("media", []).append({"id": f"{mid}:{index}", "kind": kind, "url": _url(payload.get("url"))})
+        elif kind == "location":
+            coords = payload.get("coordinates") or {}
+            try:
+                lat, lng = float(coords["lat"]), float(coords["long"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise BadPayload(_("Localização inválida.")) from exc
+            title = str(item.get("title") or payload.get("title") or "")[:200]
+            data["location"] = {"latitude": lat, "longitude": lng, "name": title, "address": ""}
+            lines.append((_("Localização: %(lat)s, %(lng)s") % {"lat": lat, "lng": lng}) + (f" ({title})" if title else ""))
+        elif kind in LINK_TYPES:
+            url = str(item.get("url") or payload.get("url") or "")[:2000]
+            title = str(item.get("title") or payload.get("title") or "")[:300]
+            lines.append(" ".join(x for x in (title, url) if x) or _("[Conteúdo compartilhado]"))
+        else:
+            lines.append(_("[Anexo do tipo %(kind)s não suportado]") % {"kind": kind or "?"})
+    return lines, data
+
+
+def _sender(event: dict) -> str:
+    sender = event.get("sender")
+    psid = str(sender.get("id", "")) if isinstance(sender, dict) else ""
+    if not psid:
+        raise BadPayload(_("Evento sem remetente."))
+    return psid[:255]
+
+
+def _message_inbound(event: dict) -> Inbound | None:
+    msg = event["message"]
+    if not isinstance(msg, dict):
+        raise BadPayload(_("Mensagem inválida."))
+    if msg.get("is_echo") or msg.get("is_deleted"):
+        return None  # the page's own message (sent by us or from the inbox), or an unsent one
+    psid = _sender(event)
+    mid = str(msg.get("mid", ""))
+    if not mid:
+        raise BadPayload(_("Mensagem sem mid."))
+    text = msg.get("text", "")
+    if not isinstance(text, str):
+        raise BadPayload(_("Texto inválido."))
+    data: dict = {"type": "text"}
+    quick = msg.get("quick_reply")
+    if isinstance(quick, dict) and quick.get("payload"):
+        data["quick_reply"] = str(quick["payload"])[:1000]
+        text = text or data["quick_reply"]
+        data["type"] = "quick_reply"
+    lines, parts = _attachments(mid, msg.get("attachments", []))
+    data.update(parts)
+    if parts.get("media"):
+        data["type"] = parts["media"][0]["kind"]
+    elif "location" in parts:
+        data["type"] = "location"
+    body = "\n".join(x for x in (text, *lines) if x)
+    if not body and not parts.get("media"):
+        body = _("[Mensagem não suportada]")
+        data["unsupported"] = True
+    return Inbound(contact_id=psid, external_id=mid, body=body, data=data)
+
+
+def _postback_inbound(event: dict) -> Inbound:
+    postback = event["postback"]
+    if not isinstance(postback, dict):
+        raise BadPayload(_("Postback inválido."))
+    psid = _sender(event)
+    title = str(postback.get("title") or postback.get("payload") or "")
+    mid = str(postback.get("mid") or f"postback:{psid}:{event.get('timestamp', '')}")
+    return Inbound(contact_id=psid, external_id=mid, body=title,
+                   data={"type": "postback", "payload": str(postback.get("payload", ""))[:1000]})
+
+
+def _watermark(value) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise BadPayload(_("watermark inválido."))
+    return datetime.fromtimestamp(value / 1000, tz=dt_timezone.utc)
+
+
+def _mark_up_to(account: ChannelAccount, psid: str, until: datetime, state: str) -> int:
+    """A watermark receipt: everything we sent to ``psid`` up to ``until`` reached ``state``."""
+    below = [s for s, rank in MESSAGE_STATE_RANK.items()
+             if rank < MESSAGE_STATE_RANK[state] and s not in (MessageState.PENDING, MessageState.FAILED,
+                                                               MessageState.NOT_SENT)]
+    ids = list(
+        Message.objects.filter(
+            account=account,
+            conversation__contact__account=account,
+            conversation__contact__external_id=psid,
+            kind__in=(MessageKind.AGENT, MessageKind.SYSTEM),
+            state__in=below,
+            created_at__lte=until,
+        )
+        .exclude(external_id="")
+        .order_by("created_at")
+        .values_list("external_id", flat=True)[:500]
+    )
+    return sum(intake_receipt(account, external_id, state) for external_id in ids)
+
+
+def _receipt(account: ChannelAccount, event: dict) -> int:
+    if "delivery" in event:
+        delivery = event["delivery"]
+        if not isinstance(delivery, dict):
+            raise BadPayload(_("Recibo inválido."))
+        mids = delivery.get("mids") or []
+        if mids:
+            return sum(intake_receipt(account, str(mid), MessageState.DELIVERED) for mid in mids if mid)
+        if "watermark" in delivery:
+            return _mark_up_to(account, _sender(event), _watermark(delivery["watermark"]), MessageState.DELIVERED)
+        return 0
+    read = event["read"]
+    if not isinstance(read, dict):
+        raise BadPayload(_("Recibo inválido."))
+    if "watermark" in read:
+        return _mark_up_to(account, _sender(event), _watermark(read["watermark"]), MessageState.READ)
+    if read.get("mid"):  # Instagram: the last message seen
+        seen = Message.objects.filter(account=account, external_id=str(read["mid"])[:255]).first()
+        if seen is not None:
+            return _mark_up_to(account, _sender(event), seen.created_at, MessageState.READ)
+    return 0
+
+
+def _events(account: ChannelAccount, payload: dict) -> list[dict]:
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise BadPayload(_("Campo entry ausente."))
+    events = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise BadPayload(_("Entrada inválida."))
+        if account.external_id and entry.get("id") and str(entry["id"]) != account.external_id:
+            continue  # another page of the same app
+        messaging = entry.get("messaging")
+        if messaging is None:
+            continue  # "changes" (feed, comments) or "standby": not handled here
+        if not isinstance(messaging, list) or not all(isinstance(e, dict) for e in messaging):
+            raise BadPayload(_("Campo messaging inválido."))
+        events.extend(messaging)
+    return events
+
+
+def handle(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
+    if request.method == "GET":
+        return meta_handshake(request, account.verify_token)
+    raw = request.body
+    if not hub_signature_valid(raw, request.headers.get("X-Hub-Signature-256"), account.app_secret):
+        return forbidden()
+    payload = parse_json(raw)
+    if payload.get("object") != OBJECTS.get(account.channel):
+        return ok({"ignored": True})
+    events = _events(account, payload)
+    keep_raw(account, raw, kind=account.channel)
+    stored = receipts = ignored = 0
+    for event in events:
+        inbound = None
+        if "message" in event:
+            inbound = _message_inbound(event)
+        elif "postback" in event:
+            inbound = _postback_inbound(event)
+        elif "delivery" in event or "read" in event:
+            receipts += _receipt(account, event)
+            continue
+        if inbound is None:
+            ignored += 1  # echoes, reactions, referrals, opt-ins, hand-overs...
+            continue
+        message = intake_message(account, inbound)
+        if message is not None:
+            stored += 1
+            if inbound.data.get("media"):
+                from omnichannel.outbound import fetch_after_commit
+
+                fetch_after_commit(message.pk)
+    return ok({"stored": stored, "receipts": receipts, "ignored": ignored})
+
+
+# --- outbound -------------------------------------------------------------------------------
+
+
+def _chunks(text: str, limit: int, measure) -> list[str]:
+    pieces, rest = [], text
+    while measure(rest) > limit:
+        cut = max(1, limit // 4)  # at most 4 units per character: always fits
+        while cut < len(rest) and measure(rest[: cut + 1]) <= limit:
+            cut += 1
+        brk = max(rest.rfind("\n", 0, cut), rest.rfind(" ", 0, cut))
+        cut = brk if brk > cut // 2 else cut
+        pieces.append(rest[:cut])
+        rest = rest[cut:].lstrip()
+    return [*pieces, rest] if rest else pieces
+
+
+def _post(account: ChannelAccount, **kwargs) -> str:
+    """One Send API call; the ``message_id``. Graph's "temporary" errors come as a 400 with
+    ``is_transient`` or a rate-limit code: those are retried too."""
+    try:
+        answer = http_json("POST", f"{_base(account)}/me/messages",
+                           headers={"Authorization": f"Bearer {account.access_token}"}, **kwargs)
+    except SendError as exc:
+        text = str(exc)
+        code = re.search(r'"code"\s*:\s*(\d+)', text)
+        if re.search(r'"is_transient"\s*:\s*true', text) or (code and int(code.group(1)) in TRANSIENT_CODES):
+            raise TransientSendError(text) from exc
+        raise
+    if not answer.get("message_id"):
+        raise SendError(_("Resposta do Messenger sem id de mensagem."))
+    return str(answer["message_id"])
+
+
+def _attachment_type(content_type: str) -> str:
+    major = (content_type or "").split("/")[0]
+    return major if major in ("image", "audio", "video") else "file"
+
+
+def _remember(message: Message, parts: dict) -> None:
+    """What was already sent of a multi-part message: a retry after a partial success
+    sends only the rest (the outbound task commits this even when it retries)."""
+    message.data = {**message.data, "sent_parts": parts}
+    Message.objects.filter(pk=message.pk).update(data=message.data)
+
+
+def send(account: ChannelAccount, message: Message) -> str:
+    """Send one message (text, then each attachment); returns the first ``message_id``."""
+    psid = message.conversation.contact.external_id
+    recipient = {"id": psid}
+    parts = dict(message.data.get("sent_parts") or {})
+    limit, measure = TEXT_LIMITS.get(account.channel, TEXT_LIMITS["facebook"])
+    for index, chunk in enumerate(_chunks(message.body or "", limit, measure)):
+        key = f"text:{index}"
+        if key not in parts:
+            parts[key] = _post(account, json={"recipient": recipient, "messaging_type": "RESPONSE",
+                                              "message": {"text": chunk}})
+            _remember(message, parts)
+    for attachment in message.attachments.all():
+        key = f"file:{attachment.pk}"
+        if key in parts:
+            continue
+        with attachment.file.open("rb") as fh:
+            content = fh.read()
+        mime = attachment.content_type or "application/octet-stream"
+        body = {"attachment": {"type": _attachment_type(mime), "payload": {"is_reusable": False}}}
+        parts[key] = _post(
+            account,
+            data={"recipient": json.dumps(recipient), "messaging_type": "RESPONSE", "message": json.dumps(body)},
+            files={"filedata": (attachment.name, content, mime)},
+        )
+        _remember(message, parts)
+    if not parts:
+        raise SendError(_("Mensagem vazia."))
+    return next(iter(parts.values()))
+
+
+def fetch_media(account: ChannelAccount, ref: dict) -> InboundFile | None:
+    """Download an attachment from the URL the webhook carried (Meta's CDN: no token is sent
+    there), within the inbound size limit."""
+    url = ref.get("url")
+    if not url:
+        return None
+    got = download(url, limit=inbound_max_bytes())
+    if got is None:
+        return None
+    content, content_type = got
+    base = posixpath.basename(urlsplit(url).path)
+    mime = content_type or mimetypes.guess_type(base)[0] or "application/octet-stream"
+    if not base or "." not in base:
+        base = f"{ref.get('kind', 'arquivo')}-{ref['id'].rsplit(':', 1)[-1]}{mimetypes.guess_extension(mime) or ''}"
+    return InboundFile(name=base[:200], content=content, content_type=mime)
