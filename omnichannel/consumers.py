@@ -36,7 +36,7 @@ from django.conf import settings
 from django.http import Http404
 
 from omnichannel import services, views_live
-from omnichannel.publish import agent_group, conversation_group, queue_group
+from omnichannel.publish import PRESENCE_GROUP, agent_group, conversation_group, queue_group
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,28 @@ def _mark_read(user, conversation_id: int) -> None:
     except Http404:
         return
     services.conversation_mark_read(actor=user, conversation=conversation)
+
+
+def _render(
+    user, dirty: set[str], conversation_id: int | None, last_message_id: int, csrf: str, workspace: bool
+) -> tuple[list[str], int, str]:
+    """The fragments ``dirty`` asks for: (parts, last message id shown, presence bar or "")."""
+    parts: list[str] = []
+    if "messages" in dirty and conversation_id is not None:
+        html, last = views_live.render_new_messages(user, conversation_id, last_message_id)
+        if html:
+            last_message_id = last
+            parts.append(html)
+            _mark_read(user, conversation_id)  # shown in the open pane: read
+            dirty.add("list")
+    if "pane" in dirty and conversation_id is not None:
+        parts.append(views_live.render_pane_state(user, conversation_id, csrf))
+    if "list" in dirty and workspace:
+        parts.append(views_live.render_list(user, conversation_id, csrf))
+    if "wrap_up" in dirty and workspace:
+        parts.append(views_live.render_wrap_up(user, csrf))
+    presence = views_live.render_presence(user, csrf) if "presence" in dirty else ""
+    return parts, last_message_id, presence
 
 
 class AgentConsumer(AsyncJsonWebsocketConsumer):
@@ -135,6 +157,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             # A supervisor's "Aguardando em fila" follows the queues they supervise.
             for queue_id in await database_sync_to_async(views_live.supervised_queue_ids)(self.user):
                 await self._join(queue_group(queue_id))
+            # ... and their card "Agentes em pós-atendimento" follows the agents' wrap-ups.
+            if await database_sync_to_async(views_live.is_supervisor)(self.user):
+                await self._join(PRESENCE_GROUP)
         self.workspace = True
         if self.conversation_id is not None:
             await self._leave(conversation_group(self.conversation_id))
@@ -173,6 +198,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if model == "presence":
             if event.get("agent_id") == self.user.pk:
                 self.dirty.update({"presence", "wrap_up"} if self.workspace else {"presence"})
+            elif self.workspace and event.get("change") in ("wrap_up", "wrap_up_finished", "state"):
+                self.dirty.add("list")  # a supervisor's wrap-up card (only they join the presence group)
         elif model == "message":
             if self.workspace:
                 self.dirty.add("list")
@@ -196,31 +223,17 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 logger.exception("omni live update failed for user %s", self.user.pk)
 
     async def _render_and_send(self, dirty: set[str]) -> None:
-        parts: list[str] = []
         conversation_id = self.conversation_id
-        if "messages" in dirty and conversation_id is not None:
-            html, last = await database_sync_to_async(views_live.render_new_messages)(
-                self.user, conversation_id, self.last_message_id
-            )
-            if html:
-                self.last_message_id = last
-                parts.append(html)
-                # Shown in the open pane: read.
-                await database_sync_to_async(_mark_read)(self.user, conversation_id)
-                dirty.add("list")
-        if "pane" in dirty and conversation_id is not None:
-            parts.append(
-                await database_sync_to_async(views_live.render_pane_state)(self.user, conversation_id, self.csrf)
-            )
-        if "list" in dirty and self.workspace:
-            parts.append(await database_sync_to_async(views_live.render_list)(self.user, conversation_id, self.csrf))
-        if "wrap_up" in dirty and self.workspace:
-            parts.append(await database_sync_to_async(views_live.render_wrap_up)(self.user, self.csrf))
-        if "presence" in dirty:
-            presence = await database_sync_to_async(views_live.render_presence)(self.user, self.csrf)
-            if presence and views_live.without_csrf(presence) != self.last_presence:
-                self.last_presence = views_live.without_csrf(presence)
-                parts.append(presence)
+        # One thread hop for the whole pass: consumers share one sync thread, and each hop
+        # opens (and closes) its own database connection.
+        parts, last, presence = await database_sync_to_async(_render)(
+            self.user, dirty, conversation_id, self.last_message_id, self.csrf, self.workspace
+        )
+        if self.conversation_id == conversation_id:
+            self.last_message_id = last
+        if presence and views_live.without_csrf(presence) != self.last_presence:
+            self.last_presence = views_live.without_csrf(presence)
+            parts.append(presence)
         html = "".join(p for p in parts if p)
         if html:
             await self.send(text_data=html)

@@ -54,14 +54,44 @@ class QueueLoginForm(forms.Form):
         )
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; the limits are ``services.validate_message_files``'s."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None) -> list:
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
 class MessageForm(forms.Form):
+    """A reply (text, files or both) or an internal note (text only)."""
+
     body = forms.CharField(
         label=_("Mensagem"),
         max_length=MAX_MESSAGE_LENGTH,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": _("Escreva a mensagem.")},
     )
     note = forms.BooleanField(label=_("Nota interna"), required=False)
+    files = MultipleFileField(label=_("Anexos"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        files = data.get("files") or []
+        if data.get("note") and files:
+            self.add_error("files", _("Notas internas não aceitam arquivos: envie os anexos como mensagem ao cliente."))
+        elif "body" in data and not (data.get("body") or "").strip() and not files and not self.has_error("files"):
+            self.add_error("body", _("Escreva a mensagem."))
+        return data
 
 
 class FinishForm(forms.Form):

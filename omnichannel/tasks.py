@@ -15,10 +15,12 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
-from omnichannel import services
-from omnichannel.models import AgentPresence, AgentState, Conversation, ConversationStatus
+from omnichannel import services, widget
+from omnichannel.models import AgentPresence, AgentState, Channel, Conversation, ConversationStatus
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -109,3 +111,39 @@ def presence_sweep() -> dict:
         )
         results = _each(ids, lambda pk: services.agent_connection_lost(agent_id=pk, at=now, seen_before=limit))
         return {"disconnected": sum(1 for r in results if r)}
+
+
+def _abandon_if_still_gone(conversation_id: int) -> bool:
+    """Under the row lock (skip-locked): still waiting and its customer still gone → Abandono."""
+    with transaction.atomic():
+        locked = (
+            Conversation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=conversation_id, status__in=widget.WAITING_STATUSES)
+            .first()
+        )
+        if locked is None or not widget.customers_gone([conversation_id]):
+            return False
+        try:
+            services.conversation_abandon(conversation=locked)
+        except ValidationError:  # closed meanwhile
+            return False
+        return True
+
+
+@shared_task(name="omnichannel.close_abandoned", acks_late=True)
+def close_abandoned() -> dict:
+    """Widget conversations still in the bot or the queue whose customer has had no socket alive for
+    ``OMNICHANNEL_WIDGET_ABANDON_SECONDS``: Abandono. The socket's own close does this at once; this
+    sweep covers a web process that died with its sockets (see ``widget.socket_alive``)."""
+    with single_run("abandoned") as ok:
+        if not ok:
+            return {"skipped": True}
+        ids = list(
+            Conversation.objects.filter(status__in=widget.WAITING_STATUSES, channel=Channel.LIVE_CHAT)
+            .exclude(access_token_hash="")
+            .order_by("pk")
+            .values_list("pk", flat=True)[:BATCH]
+        )
+        gone = widget.customers_gone(ids)
+        results = _each(gone, _abandon_if_still_gone)
+        return {"checked": len(ids), "abandoned": sum(1 for r in results if r)}

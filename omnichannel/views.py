@@ -179,13 +179,18 @@ def _form_error(request: HttpRequest, partial: str, conversation: Conversation, 
 
 @require_POST
 def conversation_send(request: HttpRequest, pk: int) -> HttpResponse:
-    """A reply to the customer, or an internal note (staff only)."""
+    """A reply to the customer (text and/or files), or an internal note (staff only, text only)."""
     conversation = access_conversation(request.user, pk)
-    form = forms.MessageForm(request.POST)
+    form = forms.MessageForm(request.POST, request.FILES)
     if form.is_valid():
-        operation = services.conversation_note if form.cleaned_data["note"] else services.conversation_reply
+        body = form.cleaned_data["body"]
         try:
-            message = operation(actor=request.user, conversation=conversation, body=form.cleaned_data["body"])
+            if form.cleaned_data["note"]:
+                message = services.conversation_note(actor=request.user, conversation=conversation, body=body)
+            else:
+                message = services.conversation_reply(
+                    actor=request.user, conversation=conversation, body=body, files=request.FILES.getlist("files")
+                )
         except (ValidationError, PermissionDenied) as exc:
             _apply_errors(form, exc)
             return _form_error(request, "composer", conversation, form, _status(exc))

@@ -150,6 +150,7 @@ def my_conversations(user: AbstractBaseUser) -> QuerySet[Conversation]:
     return (
         Conversation.objects.filter(agent_id=user.pk, status=ConversationStatus.IN_PROGRESS)
         .select_related("queue")
+        .prefetch_related("tags")
         .annotate(unread=Count("messages", filter=_unread_q()))
         .order_by("assigned_at", "id")
     )
@@ -162,7 +163,15 @@ def queued_conversations(user: AbstractBaseUser, *, limit: int = 50) -> list[Con
     qs = Conversation.objects.filter(status=ConversationStatus.QUEUED)
     if q is not None:
         qs = qs.filter(allowed)
-    return list(qs.select_related("queue", "reserved_for").order_by("waiting_since", "id")[:limit])
+    return list(qs.select_related("queue", "reserved_for").prefetch_related("tags").order_by("waiting_since", "id")[:limit])
+
+
+def agents_in_wrap_up(user: AbstractBaseUser) -> list[AgentPresence]:
+    """Agents of the teams the user supervises now in wrap-up (a supervisor may end it for them)."""
+    qs = AgentPresence.objects.filter(wrap_up_until__gt=timezone.now())
+    if not is_admin(user):
+        qs = qs.filter(agent__teams__id__in=supervised_team_ids(user))
+    return list(qs.select_related("agent").order_by("wrap_up_until", "pk").distinct()[:50])
 
 
 @dataclass
@@ -191,6 +200,7 @@ def list_context(user: AbstractBaseUser, active_id: int | None) -> dict[str, Any
         "active_id": active_id,
         "is_supervisor": supervisor,
         "queued": queued_conversations(user) if supervisor else [],
+        "wrap_ups": agents_in_wrap_up(user) if supervisor else [],
     }
 
 
@@ -198,7 +208,7 @@ def list_context(user: AbstractBaseUser, active_id: int | None) -> dict[str, Any
 
 
 def pane_messages(conversation: Conversation, *, after_id: int = 0) -> list[Message]:
-    qs = Message.objects.filter(conversation_id=conversation.pk).select_related("author")
+    qs = Message.objects.filter(conversation_id=conversation.pk).select_related("author").prefetch_related("attachments")
     if after_id:
         return list(qs.filter(id__gt=after_id).order_by("created_at", "id")[:MESSAGES_SHOWN])
     return list(reversed(qs.order_by("-created_at", "-id")[:MESSAGES_SHOWN]))
@@ -236,6 +246,7 @@ def customer_context(user: AbstractBaseUser, conversation: Conversation) -> dict
 def pane_context(user: AbstractBaseUser, conversation: Conversation) -> dict[str, Any]:
     """Everything the conversation pane shows to ``user`` (already allowed by ``access_conversation``)."""
     from omnichannel import forms
+    from omnichannel.views_actions import tags_context
 
     holder = conversation.agent_id == user.pk
     queue = conversation.queue
@@ -262,6 +273,7 @@ def pane_context(user: AbstractBaseUser, conversation: Conversation) -> dict[str
         "allocate_form": forms.AllocateForm(conversation=conversation) if queued and supervisor else None,
         "cancel_form": forms.CancelForm() if can_handle else None,
         "message_form": forms.MessageForm(),
+        **tags_context(user, conversation),
         **customer_context(user, conversation),
     }
 

@@ -20,8 +20,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Prefetch, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -41,20 +43,23 @@ TOKEN_SALT = "omnichannel.widget.token"  # noqa: S105 (a namespace, not a secret
 # Long enough to download the transcript days after the chat; a chat never lasts this long.
 TOKEN_MAX_AGE = 7 * 24 * 3600
 
-# (requests, seconds) per scope. IP limits stop one machine from flooding; token
-# limits stop one conversation (one browser, several tabs) from doing it.
-RATE_LIMITS: dict[str, tuple[int, int]] = {
-    "page_ip": (120, 60),
-    "start_ip": (10, 600),
-    "connect_ip": (60, 60),
-    "connect_token": (30, 60),
-    "message_ip": (120, 60),
-    "message_token": (20, 60),
-    "transcript_ip": (30, 60),
-    "transcript_token": (10, 60),
-    "file_ip": (60, 60),
-    "file_token": (30, 60),
-}
+# (requests, seconds) per scope: ``settings.OMNICHANNEL_WIDGET_RATE_LIMITS`` ("N/seconds"). IP
+# limits stop one machine from flooding; token limits stop one conversation (one browser,
+# several tabs) from doing it.
+
+
+def rate_limit(scope: str) -> tuple[int, int]:
+    """The (requests, seconds) of ``scope``; a malformed value fails loudly (settings validate the variable)."""
+    value = settings.OMNICHANNEL_WIDGET_RATE_LIMITS[scope]
+    if isinstance(value, (tuple, list)):
+        limit, seconds = value
+    else:
+        limit, _sep, seconds = str(value).partition("/")
+    limit, seconds = int(limit), int(seconds)
+    if limit < 0 or seconds < 1:
+        raise ImproperlyConfigured(f"OMNICHANNEL_WIDGET_RATE_LIMITS[{scope!r}] = {value!r}: expected 'N/seconds'")
+    return limit, seconds
+
 
 # Customer-side statuses in which leaving the widget means leaving the queue (Abandono).
 WAITING_STATUSES = (ConversationStatus.BOT, ConversationStatus.QUEUED)
@@ -120,7 +125,7 @@ def rate_limit_hit(scope: str, ident: str) -> bool:
 
     A fixed window in Django's cache (Redis in full mode, so shared by every process).
     """
-    limit, seconds = RATE_LIMITS[scope]
+    limit, seconds = rate_limit(scope)
     window = int(time.time() // seconds)
     key = f"omni.widget.rl.{scope}.{hashlib.sha256(ident.encode()).hexdigest()[:32]}.{window}"
     if cache.add(key, 1, seconds + 5):
@@ -156,6 +161,47 @@ def socket_closed(conversation_id: int) -> None:
 
 def open_sockets(conversation_id: int) -> int:
     return max(0, int(cache.get(_sockets_key(conversation_id)) or 0))
+
+
+# The counter above serves the quick check after a socket closes (``widget_consumers``); it
+# cannot tell a crashed process, whose sockets never count down. So every open socket also
+# stamps "alive now" on connecting, every ``alive_every()`` seconds while open and on closing;
+# the ``close_abandoned`` sweep closes a waiting conversation whose stamp is older than
+# ``OMNICHANNEL_WIDGET_ABANDON_SECONDS``. One key per conversation, shared by its tabs in
+# every process (Redis in full mode): any open tab keeps it fresh. A missing stamp (never
+# connected, or the cache was emptied) is not "gone": the sweep starts counting from then.
+ALIVE_TTL = 24 * 3600
+
+
+def _alive_key(conversation_id: int) -> str:
+    return f"omni.widget.alive.{conversation_id}"
+
+
+def alive_every() -> float:
+    """How often an open socket refreshes its stamp: well inside the abandonment grace."""
+    return float(max(1, min(20, settings.OMNICHANNEL_WIDGET_ABANDON_SECONDS // 3)))
+
+
+def socket_alive(conversation_id: int, at: float | None = None) -> None:
+    cache.set(_alive_key(conversation_id), time.time() if at is None else at, ALIVE_TTL)
+
+
+def customers_gone(conversation_ids: list[int], *, now: float | None = None) -> list[int]:
+    """Of these conversations, those whose customer has had no widget socket alive for longer than the grace."""
+    if not conversation_ids:
+        return []
+    now = time.time() if now is None else now
+    grace = settings.OMNICHANNEL_WIDGET_ABANDON_SECONDS
+    keys = {_alive_key(pk): pk for pk in conversation_ids}
+    found = cache.get_many(list(keys))
+    gone = []
+    for key, pk in keys.items():
+        seen = found.get(key)
+        if seen is None:
+            cache.add(key, now, ALIVE_TTL)  # start counting now (a socket stamping meanwhile wins)
+        elif now - float(seen) > grace:
+            gone.append(pk)
+    return gone
 
 
 # --- what the customer sees -------------------------------------------------------------------

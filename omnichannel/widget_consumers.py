@@ -114,6 +114,7 @@ def _connect(token: str, ip: str) -> tuple[int | None, int]:
     if conversation is None:
         return None, FORBIDDEN
     widget.socket_opened(conversation.pk)
+    widget.socket_alive(conversation.pk)
     return conversation.pk, 0
 
 
@@ -182,6 +183,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.dirty = False
         self.flushing: asyncio.Task | None = None
         self.lock = asyncio.Lock()  # one rendering at a time: a message is appended once
+        self.keeping_alive: asyncio.Task | None = asyncio.ensure_future(self._keep_alive())
         await self._join(customer_group(conversation_id))
         await self.accept()
         async with self.lock:
@@ -198,11 +200,24 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             self.flushing.cancel()
         if self.conversation_id is None:
             return
+        if getattr(self, "keeping_alive", None) is not None:
+            self.keeping_alive.cancel()
         await database_sync_to_async(widget.socket_closed)(self.conversation_id)
+        # The close_abandoned grace counts from now, not from the last refresh.
+        await database_sync_to_async(widget.socket_alive)(self.conversation_id)
         if self.state is not None and self.state.waiting:
             task = asyncio.ensure_future(abandon_later(self.conversation_id, LEAVE_GRACE_SECONDS))
             _pending_leaves.add(task)
             task.add_done_callback(_pending_leaves.discard)
+
+    async def _keep_alive(self) -> None:
+        """Stamp "a socket is open" while it is (see ``widget.socket_alive``); a dead process stops stamping."""
+        while True:
+            await asyncio.sleep(widget.alive_every())
+            try:
+                await database_sync_to_async(widget.socket_alive)(self.conversation_id)
+            except Exception:  # the next round retries; the socket must live on
+                logger.exception("widget: alive stamp failed for conversation %s", self.conversation_id)
 
     async def _join(self, group: str) -> None:
         if group not in self.groups_joined:

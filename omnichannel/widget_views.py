@@ -65,7 +65,7 @@ def too_many(request: HttpRequest, scope: str) -> HttpResponse:
         request,
         _("Muitas tentativas em pouco tempo. Aguarde alguns minutos e tente novamente."),
         429,
-        retry_after=widget.RATE_LIMITS[scope][1],
+        retry_after=widget.rate_limit(scope)[1],
     )
 
 

@@ -122,6 +122,16 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             ],
         )
     )
+    # Under daphne every request's sync code runs in a thread of its own, and each thread
+    # opens its own connection: a burst (a webhook storm) would exhaust max_connections.
+    # A pool bounds them; a request waits up to DB_POOL_TIMEOUT for a free connection.
+    # DB_POOL_MAX_SIZE=0 turns it off (persistent connections need it off).
+    if env_int("DB_POOL_MAX_SIZE", 20) > 0 and not DATABASES["default"].get("CONN_MAX_AGE"):
+        _pg_options["pool"] = {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 2),
+            "max_size": env_int("DB_POOL_MAX_SIZE", 20),
+            "timeout": env_int("DB_POOL_TIMEOUT", 30),
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, channels, Celery -------------------------------------------------

@@ -1,5 +1,7 @@
 """The omnichannel pieces every page's top bar carries (presence control, workspace link)."""
 
+import re
+
 from django import template
 from django.template.loader import render_to_string
 
@@ -52,3 +54,16 @@ def omni_presence_bar(context: template.Context) -> str:
     request = context["request"]
     # render_to_string answers a SafeString: the template escaped what it had to.
     return render_to_string("omnichannel/_presence.html#bar", views_live.presence_context(request.user), request=request)
+
+
+_HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+
+
+@register.filter
+def tag_style(tag) -> str:
+    """Inline colours of a tag chip: its colour (only a valid hex, never raw text) and a readable text colour."""
+    color = tag.color if isinstance(tag.color, str) and _HEX_COLOR.match(tag.color) else "#6c757d"
+    digits = color[1:] if len(color) == 7 else "".join(c * 2 for c in color[1:])
+    r, g, b = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
+    text = "#212529" if (0.299 * r + 0.587 * g + 0.114 * b) > 150 else "#ffffff"
+    return f"background-color: {color}; color: {text};"

@@ -259,7 +259,7 @@ def test_leaving_a_chat_in_progress_does_not_close_it(menu, queue, agent, monkey
 
 
 def test_messages_are_rate_limited_per_token_with_a_portuguese_alert(menu, queue, monkeypatch):
-    monkeypatch.setitem(widget.RATE_LIMITS, "message_token", (2, 60))
+    monkeypatch.setitem(settings.OMNICHANNEL_WIDGET_RATE_LIMITS, "message_token", (2, 60))
     conversation, token = new_chat()
 
     async def scenario():
@@ -305,7 +305,7 @@ def test_bad_messages_get_a_portuguese_alert_and_never_break_the_socket(menu):
 
 
 def test_connections_are_rate_limited_per_token(menu, monkeypatch):
-    monkeypatch.setitem(widget.RATE_LIMITS, "connect_token", (2, 60))
+    monkeypatch.setitem(settings.OMNICHANNEL_WIDGET_RATE_LIMITS, "connect_token", (2, 60))
     _conversation, token = new_chat()
 
     async def scenario():

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
@@ -117,7 +118,7 @@ def test_start_needs_the_csrf_token(menu):
 
 
 def test_start_is_rate_limited_per_ip_with_a_clear_429(client, menu, monkeypatch):
-    monkeypatch.setitem(widget.RATE_LIMITS, "start_ip", (2, 600))
+    monkeypatch.setitem(settings.OMNICHANNEL_WIDGET_RATE_LIMITS, "start_ip", (2, 600))
     for n in range(2):
         assert client.post(PAGE, {**VALID, "email": f"c{n}@example.com"}).status_code == 302
         client.cookies.clear()  # a new visitor from the same address
@@ -225,7 +226,7 @@ def test_new_conversation_only_after_the_current_one_ended(client, menu):
 
 
 def test_page_views_are_rate_limited_per_ip(client, menu, monkeypatch):
-    monkeypatch.setitem(widget.RATE_LIMITS, "page_ip", (3, 60))
+    monkeypatch.setitem(settings.OMNICHANNEL_WIDGET_RATE_LIMITS, "page_ip", (3, 60))
     for _n in range(3):
         assert client.get(PAGE).status_code == 200
     assert client.get(PAGE).status_code == 429
@@ -234,7 +235,7 @@ def test_page_views_are_rate_limited_per_ip(client, menu, monkeypatch):
 def test_transcript_is_rate_limited_per_token(client, menu, monkeypatch):
     start_chat(client, menu)
     url = f"/chat/t/{token_of(client)}/transcricao.txt"
-    monkeypatch.setitem(widget.RATE_LIMITS, "transcript_token", (2, 60))
+    monkeypatch.setitem(settings.OMNICHANNEL_WIDGET_RATE_LIMITS, "transcript_token", (2, 60))
     assert [client.get(url).status_code for _n in range(3)] == [200, 200, 429]
 
 
