@@ -4,8 +4,11 @@ Presence, its timeline and conversations are read-only here: they change only
 through ``omnichannel.services`` (status changes, routing, transfers).
 """
 
+from django import forms
 from django.contrib import admin
+from django.core.validators import RegexValidator
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from omnichannel.models import (
@@ -13,6 +16,8 @@ from omnichannel.models import (
     AgentQueue,
     BotMenu,
     BotOption,
+    CannedCategory,
+    CannedResponse,
     ContactReason,
     Conversation,
     ConversationEvent,
@@ -20,6 +25,7 @@ from omnichannel.models import (
     PauseReason,
     PresenceInterval,
     Queue,
+    Tag,
 )
 
 
@@ -141,3 +147,166 @@ class ConversationAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["queue", "agent"]
     inlines = [MessageInline, ConversationEventInline]
+
+
+class TagAdminForm(forms.ModelForm):
+    color = forms.CharField(
+        label=_("cor"),
+        max_length=7,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Informe a cor em hexadecimal, como #4a6fa5."))],
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
+
+    class Meta:
+        model = Tag
+        fields = ["name", "color", "active"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    form = TagAdminForm
+    list_display = ["name", "color", "active"]
+    list_filter = ["active"]
+    list_editable = ["active"]
+    search_fields = ["name"]
+
+
+@admin.register(CannedCategory)
+class CannedCategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "order"]
+    list_editable = ["order"]
+    search_fields = ["name"]
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    """Mensagens pré-salvas: "dono" empty makes one public, for every agent."""
+
+    list_display = ["shortcut", "title", "category", "owner", "created_by", "updated_at"]
+    list_filter = ["category", ("owner", admin.EmptyFieldListFilter)]
+    search_fields = ["shortcut", "title", "body", "owner__username"]
+    list_select_related = ["category", "owner", "created_by"]
+    autocomplete_fields = ["owner"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: CannedResponse, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+
+# --- voice (issue 7): the calls the PBX reported, read-only ---------------------------------------
+
+from omnichannel.models import CallRecord  # noqa: E402
+
+
+@admin.register(CallRecord)
+class CallRecordAdmin(ReadOnlyAdmin):
+    list_display = ["ringing_at", "direction", "call_type", "number", "queue", "agent", "outcome", "disposition", "account"]
+    list_filter = ["direction", "call_type", "outcome", "queue", "account"]
+    search_fields = ["external_id", "number", "campaign", "disposition"]
+    date_hierarchy = "ringing_at"
+    list_select_related = ["queue", "agent", "account"]
+
+
+# --- provider channel accounts ------------------------------------------------------------------
+
+from omnichannel.models import ChannelAccount, InboundEvent  # noqa: E402
+
+
+def mask_secret(value: str) -> str:
+    """What the admin shows of a stored secret: never more than its last 4 characters."""
+    if not value:
+        return ""
+    return "•" * 8 + (value[-4:] if len(value) >= 12 else "")
+
+
+class SecretInput(forms.PasswordInput):
+    """An empty password box whose placeholder says a secret is stored (masked)."""
+
+    def __init__(self, masked: str = ""):
+        super().__init__(render_value=False, attrs={"autocomplete": "new-password", "placeholder": masked})
+
+
+class ChannelAccountForm(forms.ModelForm):
+    """Secrets are write-only: left empty, the stored one is kept; "apagar" clears it."""
+
+    class Meta:
+        model = ChannelAccount
+        fields = [
+            "name", "channel", "active", "external_id", "queue", "entry_menu", "api_base_url", "access_token",
+            "app_secret", "verify_token", "webhook_secret", "email_address", "imap_host", "imap_port", "imap_ssl",
+            "imap_user", "imap_password", "imap_folder", "smtp_host", "smtp_port", "smtp_security", "smtp_user",
+            "smtp_password",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ChannelAccount.SECRET_FIELDS:
+            stored = getattr(self.instance, name, "") if self.instance.pk else ""
+            field = self.fields[name]
+            field.required = False
+            field.widget = SecretInput(mask_secret(stored) or str(_("não definido")))
+            field.help_text = _("Deixe vazio para manter o valor guardado. Escreva \"apagar\" para removê-lo.")
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ChannelAccount.SECRET_FIELDS:
+            value = (cleaned.get(name) or "").strip()
+            if value == "apagar":
+                cleaned[name] = ""
+            elif not value and self.instance.pk:
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
+
+
+@admin.register(ChannelAccount)
+class ChannelAccountAdmin(admin.ModelAdmin):
+    form = ChannelAccountForm
+    list_display = ("name", "channel", "external_id", "queue", "entry_menu", "active", "credentials", "webhook")
+    list_filter = ("channel", "active")
+    search_fields = ("name", "external_id", "email_address")
+    readonly_fields = ("key", "webhook_address", "created_at", "imap_last_uid", "imap_uidvalidity")
+    fieldsets = (
+        (None, {"fields": ("name", "channel", "active", "external_id", "queue", "entry_menu")}),
+        (_("Webhook e API"), {"fields": ("key", "webhook_address", "api_base_url", "access_token", "app_secret",
+                                          "verify_token", "webhook_secret")}),
+        (_("E-mail"), {"classes": ("collapse",), "fields": (
+            "email_address", "imap_host", "imap_port", "imap_ssl", "imap_user", "imap_password", "imap_folder",
+            "smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "imap_last_uid",
+            "imap_uidvalidity")}),
+        (None, {"fields": ("created_at",)}),
+    )
+
+    @admin.display(description=_("credenciais"), boolean=True)
+    def credentials(self, obj: ChannelAccount) -> bool:
+        from omnichannel.providers import provider_module
+
+        provider = provider_module(obj.channel)
+        return bool(provider and provider.configured(obj))
+
+    @admin.display(description=_("webhook"))
+    def webhook(self, obj: ChannelAccount) -> str:
+        return self.webhook_address(obj)
+
+    @admin.display(description=_("endereço do webhook"))
+    def webhook_address(self, obj: ChannelAccount) -> str:
+        from django.urls import NoReverseMatch, reverse
+
+        if not obj.pk:
+            return "—"
+        if obj.channel == "voice":
+            return f"/api/voz/{obj.key}/chamadas/"
+        try:
+            return reverse("webhooks:receive", args=[obj.channel, obj.key])
+        except NoReverseMatch:
+            return "—"
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "account", "kind", "dedupe_key")
+    list_filter = ("kind", "account")
+    date_hierarchy = "received_at"
+    list_select_related = ("account",)

@@ -69,6 +69,9 @@ def _render(
             parts.append(html)
             _mark_read(user, conversation_id)  # shown in the open pane: read
             dirty.add("list")
+    states = {int(key[6:]) for key in dirty if key.startswith("state:")}
+    if states and conversation_id is not None:
+        parts.append(views_live.render_message_states(user, conversation_id, states))
     if "pane" in dirty and conversation_id is not None:
         parts.append(views_live.render_pane_state(user, conversation_id, csrf))
     if "list" in dirty and workspace:
@@ -200,6 +203,10 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 self.dirty.update({"presence", "wrap_up"} if self.workspace else {"presence"})
             elif self.workspace and event.get("change") in ("wrap_up", "wrap_up_finished", "state"):
                 self.dirty.add("list")  # a supervisor's wrap-up card (only they join the presence group)
+        elif model == "message" and event.get("change") == "state":
+            # Delivery receipt (sent/delivered/read/failed) or fetched media: redraw that message.
+            if is_open and event.get("message_id"):
+                self.dirty.add(f"state:{int(event['message_id'])}")
         elif model == "message":
             if self.workspace:
                 self.dirty.add("list")

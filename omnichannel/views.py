@@ -199,6 +199,8 @@ def conversation_send(request: HttpRequest, pk: int) -> HttpResponse:
         services.conversation_mark_read(actor=request.user, conversation=conversation)
         context = {"pane": {**pane_context(request.user, conversation), "message_form": forms.MessageForm(initial={"note": form.cleaned_data["note"]})}}
         html = render_to_string(f"{WORKSPACE}#composer", context, request=request)
+        # Its delivery state may have moved on since (the sender runs after commit).
+        message.refresh_from_db(fields=["state", "state_changed_at", "error", "external_id"])
         item = render_to_string(f"{WORKSPACE}#message", {"message": message}, request=request)
         html += f'<div id="omni-messages-{conversation.pk}" hx-swap-oob="beforeend">{item}</div>'
         return HttpResponse(html)

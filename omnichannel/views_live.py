@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from omnichannel import services
 from omnichannel.models import (
     AgentPresence,
     AgentQueue,
@@ -273,6 +274,8 @@ def pane_context(user: AbstractBaseUser, conversation: Conversation) -> dict[str
         "allocate_form": forms.AllocateForm(conversation=conversation) if queued and supervisor else None,
         "cancel_form": forms.CancelForm() if can_handle else None,
         "message_form": forms.MessageForm(),
+        # WhatsApp's 24-hour window closed: only an approved template may go out.
+        "window_closed": in_progress and holder and not services.within_service_window(conversation),
         **tags_context(user, conversation),
         **customer_context(user, conversation),
     }
@@ -361,6 +364,21 @@ def render_new_messages(user: AbstractBaseUser, conversation_id: int, after_id: 
     items = "".join(render_to_string(f"{WORKSPACE}#message", {"message": m}) for m in messages)
     html = f'<div id="omni-messages-{conversation.pk}" hx-swap-oob="beforeend">{items}</div>'
     return html, messages[-1].pk
+
+
+def render_message_states(user: AbstractBaseUser, conversation_id: int, message_ids: set[int]) -> str:
+    """Messages of the open conversation whose delivery state changed (or whose files arrived),
+    swapped in place."""
+    try:
+        conversation = access_conversation(user, conversation_id)
+    except Http404:
+        return ""
+    messages = (
+        Message.objects.filter(conversation_id=conversation.pk, pk__in=message_ids)
+        .select_related("author")
+        .prefetch_related("attachments")
+    )
+    return "".join(_oob(render_to_string(f"{WORKSPACE}#message", {"message": m})) for m in messages)
 
 
 def render_pane_state(user: AbstractBaseUser, conversation_id: int, csrf_secret: str = "") -> str:
