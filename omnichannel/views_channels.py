@@ -21,7 +21,9 @@ def send_template(request: HttpRequest, pk: int) -> HttpResponse:
             language=request.POST.get("language", "pt_BR"),
         )
     except (ValidationError, PermissionDenied) as exc:
-        form = forms.MessageForm()
+        form = forms.MessageForm(data={"body": ""})
+        form.is_valid()
+        form.errors.clear()  # only the template's refusal is shown
         _apply_errors(form, exc)
         return _form_error(request, "composer", conversation, form, _status(exc))
     return _pane_response(request, conversation)

@@ -12,7 +12,14 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from omnichannel.models import Channel, ChannelAccount, ChannelContact, Conversation, Message, MessageKind
+from omnichannel.models import (
+    Channel,
+    ChannelAccount,
+    ChannelContact,
+    Conversation,
+    Message,
+    MessageKind,
+)
 from omnichannel.providers.base import sign_hub
 from tests import factories as f
 from tests.browser.conftest import PASSWORD
