@@ -89,7 +89,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tickets.context_processors.navigation",
-                "omnichannel.context_processors.email_filter",
             ],
         },
     },

@@ -45,6 +45,7 @@ program shows one thread, and the protocol in the subject.
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import imaplib
@@ -53,7 +54,6 @@ import logging
 import mimetypes
 import re
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 from email import policy
@@ -489,10 +489,8 @@ def poll_mailbox(account: ChannelAccount) -> dict:
     except (OSError, imaplib.IMAP4.error) as exc:
         raise MailboxError(f"IMAP {account.imap_host}: {exc}") from exc
     finally:
-        try:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
             conn.logout()
-        except (OSError, imaplib.IMAP4.error):
-            pass
     return {"read": read, "stored": stored}
 
 
@@ -557,7 +555,8 @@ def build_message(account: ChannelAccount, message: Message) -> tuple[EmailMessa
     if not to or "@" not in to:
         raise SendError(_("A conversa não tem o endereço de e-mail do cliente."))
     in_reply_to, references, subject = _thread_headers(message)
-    email = EmailMessage(policy=policy.SMTP)
+    # 7bit: non-ASCII bodies go quoted-printable/base64, accepted by servers without 8BITMIME.
+    email = EmailMessage(policy=policy.SMTP.clone(cte_type="7bit"))
     email["From"] = formataddr((account.name, account.email_address))
     try:
         email["To"] = Address(display_name=conversation.contact_name or "", addr_spec=to)
@@ -617,6 +616,6 @@ def send(account: ChannelAccount, message: Message) -> str:
         raise TransientSendError(f"SMTP desconectado: {exc}"[:300]) from exc
     except smtplib.SMTPNotSupportedError as exc:
         raise SendError(f"SMTP: {exc}"[:300]) from exc
-    except (TimeoutError, socket.timeout, OSError, smtplib.SMTPException) as exc:
+    except (TimeoutError, OSError, smtplib.SMTPException) as exc:
         raise TransientSendError(f"SMTP {type(exc).__name__}: {exc}"[:300]) from exc
     return str(email["Message-ID"])
