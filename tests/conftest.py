@@ -66,6 +66,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.INPROCESS_SCHEDULER = False
+    # No PostgreSQL connection pool in tests: live-server and ASGI threads would keep pooled
+    # sessions open and the test database could not be dropped at the end.
+    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

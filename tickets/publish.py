@@ -4,6 +4,7 @@ Payloads are small JSON (what changed, which ids), never rendered HTML: each
 consumer renders for its own viewer (ARCHITECTURE.md, "The flow of a change").
 """
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -32,13 +33,23 @@ def _send(groups: list[str], payload: dict[str, Any]) -> None:
     if layer is None:
         return
     message = {"type": "live.change", **payload}
-    for group in groups:
-        try:
-            # The group is named in the message: a process's hub (dashboards.hub)
-            # receives every group on one channel and routes by it.
-            async_to_sync(layer.group_send)(group, {**message, "group": group})
-        except Exception:  # a lost message may delay a screen, never break a write
-            logger.exception("publishing to %s failed", group)
+
+    async def send_all() -> None:
+        # One hop into the event loop for all the groups (each hop costs a loop switch, or a
+        # new loop and Redis connection outside daphne), the sends running concurrently.
+        # The group is named in the message: a process's hub (dashboards.hub) receives
+        # every group on one channel and routes by it.
+        results = await asyncio.gather(
+            *(layer.group_send(group, {**message, "group": group}) for group in groups), return_exceptions=True
+        )
+        for group, result in zip(groups, results, strict=True):
+            if isinstance(result, BaseException):  # a lost message may delay a screen, never break a write
+                logger.error("publishing to %s failed: %r", group, result)
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:
+        logger.exception("publishing to %s failed", groups)
 
 
 def publish_on_commit(groups: list[str], payload: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@ for Messenger and ``instagram`` for Instagram; every ``entry[]`` and every
 ``postback``, ``delivery`` (``mids[]``) and ``read`` (``watermark``: everything we sent to
 that person up to that time; Instagram names the ``mid``). Echoes of the page's own
 messages (``message.is_echo``) are ignored, as are reactions, referrals, hand-overs and any
-other event kind. The contact is the PSID (Messenger) or IGSID (Instagram).
+other event kind. The contact is the PSID (Messenger) or IGSID (Instagram); a new contact's
+name comes from the User Profile API (a short call; the PSID stands in when it fails).
 
 Send: ``POST /{version}/me/messages`` with the page access token, ``messaging_type``
 ``RESPONSE``; a file goes as a multipart upload (``filedata``) in the same call.
@@ -17,16 +18,29 @@ import json
 import mimetypes
 import posixpath
 import re
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from omnichannel.intake import Inbound, InboundFile, inbound_max_bytes, intake_message, intake_receipt, keep_raw
-from omnichannel.models import MESSAGE_STATE_RANK, ChannelAccount, Message, MessageKind, MessageState
+from omnichannel.intake import (
+    Inbound,
+    InboundFile,
+    inbound_max_bytes,
+    intake_message,
+    intake_receipt,
+    keep_raw,
+)
+from omnichannel.models import (
+    MESSAGE_STATE_RANK,
+    ChannelAccount,
+    ChannelContact,
+    Message,
+    MessageKind,
+    MessageState,
+)
 from omnichannel.providers.base import (
     BadPayload,
     SendError,
@@ -46,6 +60,9 @@ MEDIA_TYPES = ("image", "audio", "video", "file")
 LINK_TYPES = ("fallback", "share", "template", "ig_reel", "reel", "story_mention")
 # Messenger counts characters (2,000); Instagram bytes of UTF-8 (1,000).
 TEXT_LIMITS = {"facebook": (2000, len), "instagram": (1000, lambda s: len(s.encode()))}
+# The profile look-up of a new contact happens inside the webhook: kept short.
+PROFILE_TIMEOUT = 5
+PROFILE_FIELDS = {"facebook": "first_name,last_name", "instagram": "name,username"}
 # Graph API errors that say "try again later" (rate limits, temporary failures).
 TRANSIENT_CODES = {1, 2, 4, 17, 32, 341, 613}
 
@@ -153,7 +170,7 @@ def _postback_inbound(event: dict) -> Inbound:
 def _watermark(value) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise BadPayload(_("watermark inválido."))
-    return datetime.fromtimestamp(value / 1000, tz=dt_timezone.utc)
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
 def _mark_up_to(account: ChannelAccount, psid: str, until: datetime, state: str) -> int:
@@ -219,6 +236,25 @@ def _events(account: ChannelAccount, payload: dict) -> list[dict]:
     return events
 
 
+def _profile_name(account: ChannelAccount, psid: str) -> str:
+    """The name of a new contact, from the User Profile API (the webhook carries only the
+    PSID/IGSID); empty when the contact is known already or the look-up fails."""
+    if not configured(account) or ChannelContact.objects.filter(account=account, external_id=psid).exclude(name="").exists():
+        return ""
+    try:
+        profile = http_json(
+            "GET",
+            f"{_base(account)}/{psid}",
+            params={"fields": PROFILE_FIELDS.get(account.channel, "name")},
+            headers={"Authorization": f"Bearer {account.access_token}"},
+            timeout=min(PROFILE_TIMEOUT, settings.CHANNEL_HTTP_TIMEOUT),
+        )
+    except (SendError, TransientSendError):
+        return ""
+    name = " ".join(str(profile.get(k) or "") for k in ("first_name", "last_name")).strip()
+    return (name or str(profile.get("name") or "") or str(profile.get("username") or ""))[:200]
+
+
 def handle(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
     if request.method == "GET":
         return meta_handshake(request, account.verify_token)
@@ -229,20 +265,31 @@ def handle(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
     if payload.get("object") != OBJECTS.get(account.channel):
         return ok({"ignored": True})
     events = _events(account, payload)
+    # Everything is read (and a malformed event refused) before anything is stored.
+    parsed: list[tuple[Inbound | None, dict | None]] = []
+    for event in events:
+        if "message" in event:
+            parsed.append((_message_inbound(event), None))
+        elif "postback" in event:
+            parsed.append((_postback_inbound(event), None))
+        elif "delivery" in event or "read" in event:
+            parsed.append((None, event))
+        else:
+            parsed.append((None, None))  # reactions, referrals, opt-ins, hand-overs...
+    names: dict[str, str] = {}
+    for inbound, _receipt_event in parsed:
+        if inbound is not None and inbound.contact_id not in names:
+            names[inbound.contact_id] = _profile_name(account, inbound.contact_id)
     keep_raw(account, raw, kind=account.channel)
     stored = receipts = ignored = 0
-    for event in events:
-        inbound = None
-        if "message" in event:
-            inbound = _message_inbound(event)
-        elif "postback" in event:
-            inbound = _postback_inbound(event)
-        elif "delivery" in event or "read" in event:
-            receipts += _receipt(account, event)
+    for inbound, receipt in parsed:
+        if receipt is not None:
+            receipts += _receipt(account, receipt)
             continue
         if inbound is None:
-            ignored += 1  # echoes, reactions, referrals, opt-ins, hand-overs...
+            ignored += 1  # echoes and the event kinds not handled
             continue
+        inbound.contact_name = names[inbound.contact_id]
         message = intake_message(account, inbound)
         if message is not None:
             stored += 1
