@@ -27,6 +27,7 @@ from dashboards.grids.registry import (
     TOOL_EXPORT,
     TOOL_MODIFY_SLA,
     TOOL_NEW,
+    TOOL_RESEND_EVALUATION,
     PanelView,
     get_tab,
     get_view,
@@ -43,6 +44,7 @@ TOOL_PERMISSIONS = {
     TOOL_EDIT: "tickets.tool_edit",
     TOOL_MODIFY_SLA: "tickets.tool_modify_sla",
     TOOL_EXPORT: "tickets.tool_export",
+    TOOL_RESEND_EVALUATION: "tickets.tool_resend_evaluation",
 }
 
 

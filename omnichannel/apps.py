@@ -17,3 +17,9 @@ class OmnichannelConfig(AppConfig):
         from omnichannel.views_live import remember_nav_on_login
 
         user_logged_in.connect(remember_nav_on_login, dispatch_uid="omnichannel.nav")
+
+        # SAC Plus: a finalized ticket asks the customer for an evaluation (after commit).
+        from omnichannel import tasks_evaluations
+        from tickets import hooks
+
+        hooks.register(hooks.on_ticket_finalized, tasks_evaluations.on_ticket_finalized)

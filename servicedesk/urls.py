@@ -19,7 +19,11 @@ urlpatterns = [
     path("panel/", include("dashboards.urls")),
     path("sla/", include("sla.urls")),
     path("chat/", include("omnichannel.widget_urls")),
+    path("omni/ligacoes/", include("omnichannel.calls_urls")),
     path("omni/", include("omnichannel.urls")),
+    path("avaliacao/", include("omnichannel.evaluation_urls")),
+    path("api/voz/<uuid:key>/", include("omnichannel.voice_urls")),
+    path("webhooks/", include("omnichannel.webhook_urls")),
     path("", include("tickets.urls")),
     path("", tickets_views.home, name="home"),
 ]

@@ -1,8 +1,7 @@
 """Aba "Finalizados": tickets finalized in a period (manual 001, "Finalizados").
 
-"Reenviar avaliação para o SAC Plus" is not offered yet: evaluations (SAC
-Plus) do not exist in the product, and a button that only pretends would
-be worse than none.
+"Reenviar avaliação para o SAC Plus" posts the selected ticket to
+``omnichannel.evaluation_views.resend`` (``omnichannel.evaluations``).
 """
 
 from datetime import datetime
@@ -14,12 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from dashboards.grids.counting import CountFamily, visible
 from dashboards.grids.grid import GridView
 from dashboards.grids.periods import days_start, today_start
-from dashboards.grids.registry import TOOL_EXPORT, TOOL_REFRESH, register
+from dashboards.grids.registry import TOOL_EXPORT, TOOL_REFRESH, TOOL_RESEND_EVALUATION, register
 from dashboards.panels import columns as c
 from dashboards.panels.common import FINALIZED
 from sla.models import ClockState
 
-TOOLS = (TOOL_REFRESH, TOOL_EXPORT)
+TOOLS = (TOOL_RESEND_EVALUATION, TOOL_REFRESH, TOOL_EXPORT)
 
 
 def finalized_since(user: AbstractBaseUser, start: datetime) -> QuerySet:

@@ -20,6 +20,7 @@
       if (row) {
         if (button.dataset.rowTool === "edit") enabled = Boolean(row.dataset.editUrl);
         if (button.dataset.rowTool === "sla") enabled = Boolean(button.dataset.urlTemplate);
+        if (button.dataset.rowTool === "resend") enabled = Boolean(row.dataset.ticketId);
       }
       button.disabled = !enabled;
     });
@@ -51,6 +52,10 @@
         window.location.href = current.dataset.editUrl;
       } else if (tool.dataset.rowTool === "sla" && tool.dataset.urlTemplate) {
         window.location.href = tool.dataset.urlTemplate.replace("/0/", "/" + current.dataset.ticketId + "/");
+      } else if (tool.dataset.rowTool === "resend") {
+        // The form (htmx) posts the selected ticket; the answer is the alert under the toolbar.
+        const input = tool.form && tool.form.querySelector("[data-resend-ticket]");
+        if (input) input.value = current.dataset.ticketId;
       }
       return;
     }

@@ -174,7 +174,7 @@ def test_tools_follow_the_manual_and_permissions(client, agent, make_ticket):
     body = client.get(view_url("finalized/today")).content.decode()
     assert "Atualizar a grade" in body
     assert 'data-row-tool="edit"' not in body
-    # No evaluations yet: the resend tool is not offered (never faked).
+    # "Reenviar avaliação para o SAC Plus" is a supervisor's tool: agents lack its permission.
     assert "Reenviar avaliação" not in body
 
 

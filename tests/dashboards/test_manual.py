@@ -142,8 +142,7 @@ def test_tools_are_where_the_manual_puts_them(client, supervisor, make_ticket):
         "open/process-subprocess": {"new", "edit", "export"},
         "open/synthetic-chart": {"new"},
         "late-subprocesses/all": {"edit", "export"},
-        # "Reenviar avaliação para o SAC Plus" waits for the evaluations: hidden, never faked.
-        "finalized/today": {"refresh", "export"},
+        "finalized/today": {"resend", "refresh", "export"},
         "service-orders/open-orders": {"export"},
         "late/all": {"export"},
         "search/synthetic": set(),
