@@ -79,6 +79,10 @@ def keep_raw(account: ChannelAccount, body: bytes | str, *, kind: str = "", dedu
 
 def _contact(account: ChannelAccount, inbound: Inbound, at: datetime) -> ChannelContact:
     """Get or create the contact (race-safe), then lock its row for the rest of the intake."""
+    external_id = inbound.contact_id[:255]
+    found = ChannelContact.objects.select_for_update().filter(account=account, external_id=external_id).first()
+    if found is not None:
+        return found
     try:
         with transaction.atomic():
             ChannelContact.objects.create(
