@@ -26,7 +26,7 @@ import contextlib
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
@@ -37,6 +37,14 @@ from django.utils.translation import gettext as _
 from omnichannel import services, widget
 from omnichannel.models import Conversation
 from omnichannel.publish import customer_group, queue_group
+
+
+def database_sync_to_async(func):
+    """``channels.db.database_sync_to_async`` in the loop's thread pool instead of asgiref's single
+    shared thread: every consumer of the process would otherwise wait for every other one's
+    queries (bench/omni_bench.py). Each call still cleans up its own connections."""
+    return DatabaseSyncToAsync(func, thread_sensitive=False)
+
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +142,14 @@ def _customer_message(conversation_id: int, token: str, ip: str, body: str) -> s
     except (ValidationError, PermissionDenied) as exc:
         return _alert(" ".join(getattr(exc, "messages", None) or [str(exc)]))
     return _alert("")
+
+
+def _message_and_changes(
+    conversation_id: int, token: str, ip: str, body: str, last_id: int, previous: widget.WidgetState | None
+) -> tuple[str, str, widget.WidgetState, int]:
+    """``_customer_message`` then ``_changes``: (alert, fragments, state, last message id)."""
+    alert = _customer_message(conversation_id, token, ip, body)
+    return (alert, *_changes(conversation_id, token, last_id, previous))
 
 
 def _leave(conversation_id: int) -> None:
@@ -250,17 +266,23 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             body = content.get("body")
             if not isinstance(body, str):
                 return
-            alert = await database_sync_to_async(_translated)(
-                self.language,
-                _customer_message,
-                self.conversation_id,
-                self.token,
-                self.ip,
-                body[: services.MAX_MESSAGE_LENGTH + 1],
-            )
-            if alert:
-                await self.send(text_data=alert)
-            await self._flush_now()
+            # Store it and render what changed in one thread hop (one database connection).
+            async with self.lock:
+                alert, html, self.state, self.last_id = await database_sync_to_async(_translated)(
+                    self.language,
+                    _message_and_changes,
+                    self.conversation_id,
+                    self.token,
+                    self.ip,
+                    body[: services.MAX_MESSAGE_LENGTH + 1],
+                    self.last_id,
+                    self.state,
+                )
+                await self._follow_queue()
+                if alert:
+                    await self.send(text_data=alert)
+                if html:
+                    await self.send(text_data=html)
         elif action == "leave":
             await database_sync_to_async(_leave)(self.conversation_id)
             await self._flush_now()
@@ -268,6 +290,9 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     # --- from the channel layer ---------------------------------------------------------------
 
     async def live_change(self, event: dict[str, Any]) -> None:
+        message_id = event.get("message_id")
+        if event.get("model") == "message" and isinstance(message_id, int) and message_id <= self.last_id:
+            return  # already shown (the customer's own message, sent right after storing it)
         self.dirty = True
         if self.flushing is None or self.flushing.done():
             self.flushing = asyncio.ensure_future(self._flush())

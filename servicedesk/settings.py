@@ -152,12 +152,18 @@ if REDIS_URL:
                     }
                 ],
                 "prefix": env_str("CHANNELS_PREFIX", "asgi"),
+                # Messages waiting for one channel. A daphne process receives every group
+                # on one channel (dashboards.hub, and channels_redis counts a process's
+                # sockets together), so the default 100 dropped live updates in a burst.
+                "capacity": env_int("CHANNELS_CAPACITY", 5000),
             },
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": env_int("CHANNELS_CAPACITY", 5000)}}
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"

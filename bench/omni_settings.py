@@ -1,0 +1,10 @@
+"""Settings ``bench/omni_bench.py --layer-capacity N`` serves with: the product's own, with a
+larger channel-layer capacity (channels_redis counts it per process, not per socket)."""
+
+import os
+
+from servicedesk.settings import *  # noqa: F403
+from servicedesk.settings import CHANNEL_LAYERS
+
+if "CONFIG" in CHANNEL_LAYERS["default"]:
+    CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = int(os.environ.get("OMNI_BENCH_LAYER_CAPACITY", "100"))
