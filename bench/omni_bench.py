@@ -696,7 +696,7 @@ def main() -> None:
                 time.sleep(0.2)
         print(
             f"omni bench: daphne pid {daphne.pid} on :{port}, full mode (PostgreSQL {settings.DATABASES['default']['NAME']}, "
-            f"Redis channel layer, capacity {args.layer_capacity or '100 (default)'}), DEBUG=0, "
+            f"Redis channel layer, capacity {args.layer_capacity or env.get('CHANNELS_CAPACITY', '5000 (default)')}), DEBUG=0, "
             f"DB_CONN_MAX_AGE={env.get('DB_CONN_MAX_AGE', '0 (default)')}, "
             f"no Celery worker (routing runs in the request)"
         )

@@ -221,7 +221,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             if is_open:
                 self.dirty.add("messages")
         elif model == "conversation":
-            if self.workspace:
+            # "read" of the conversation open here was caused by this socket's own rendering
+            # (which already redrew the list); other tabs still redraw their badges.
+            if self.workspace and not (is_open and event.get("change") == "read"):
                 self.dirty.add("list")
             if is_open and event.get("change") != "read":
                 self.dirty.add("pane")

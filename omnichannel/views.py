@@ -28,6 +28,7 @@ from omnichannel.views_live import (
     WORKSPACE,
     access_conversation,
     can_use_workspace,
+    composer_context,
     is_omni_agent,
     list_context,
     pane_context,
@@ -197,7 +198,12 @@ def conversation_send(request: HttpRequest, pk: int) -> HttpResponse:
         if not request.htmx:
             return redirect("omnichannel:conversation", pk=conversation.pk)
         services.conversation_mark_read(actor=request.user, conversation=conversation)
-        context = {"pane": {**pane_context(request.user, conversation), "message_form": forms.MessageForm(initial={"note": form.cleaned_data["note"]})}}
+        context = {
+            "pane": {
+                **composer_context(request.user, conversation),
+                "message_form": forms.MessageForm(initial={"note": form.cleaned_data["note"]}),
+            }
+        }
         html = render_to_string(f"{WORKSPACE}#composer", context, request=request)
         # Its delivery state may have moved on since (the sender runs after commit).
         message.refresh_from_db(fields=["state", "state_changed_at", "error", "external_id"])

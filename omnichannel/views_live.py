@@ -244,6 +244,22 @@ def customer_context(user: AbstractBaseUser, conversation: Conversation) -> dict
     }
 
 
+def composer_context(user: AbstractBaseUser, conversation: Conversation) -> dict[str, Any]:
+    """What the composer alone shows (after a reply: not the whole pane's queries)."""
+    from omnichannel import forms
+
+    holder = conversation.agent_id == user.pk
+    in_progress = conversation.status == ConversationStatus.IN_PROGRESS
+    supervisor = conversation.queue_id is not None and supervises(user, conversation.queue.team_id)
+    return {
+        "conversation": conversation,
+        "can_reply": in_progress and holder,
+        "can_note": conversation.is_open and (holder or supervisor),
+        "window_closed": in_progress and holder and not services.within_service_window(conversation),
+        "message_form": forms.MessageForm(),
+    }
+
+
 def pane_context(user: AbstractBaseUser, conversation: Conversation) -> dict[str, Any]:
     """Everything the conversation pane shows to ``user`` (already allowed by ``access_conversation``)."""
     from omnichannel import forms
