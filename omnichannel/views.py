@@ -143,12 +143,27 @@ def workspace(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         **list_context(request.user, conversation.pk if conversation else None),
         **presence_context(request.user),
         "pane": pane_context(request.user, conversation) if conversation else None,
+        "my_rating": _my_rating(request.user),
     }
     if conversation is not None and request.htmx and not request.htmx.history_restore_request:
         html = render_to_string(f"{WORKSPACE}#pane", context, request=request)
         html += _sidebar_oob(request, conversation.pk)
         return HttpResponse(html)
     return render(request, WORKSPACE, context)
+
+
+def _my_rating(user: AbstractBaseUser):
+    """The agent's "Média de avaliação omnichannel" over the last 30 days (SAC Plus)."""
+    if not is_omni_agent(user):
+        return None
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from omnichannel.evaluations import omnichannel_average
+
+    now = timezone.now()
+    return omnichannel_average(user, now - timedelta(days=30), now)
 
 
 def _sidebar_oob(request: HttpRequest, active_id: int | None) -> str:
