@@ -67,3 +67,19 @@ def tag_style(tag) -> str:
     r, g, b = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
     text = "#212529" if (0.299 * r + 0.587 * g + 0.114 * b) > 150 else "#ffffff"
     return f"background-color: {color}; color: {text};"
+
+
+@register.simple_tag(takes_context=True)
+def email_filter_badge(context) -> str:
+    """The menu's count of e-mails waiting in the filter, rendered with the page (one COUNT).
+
+    Rendered inline rather than fetched after load: a second request at every page load
+    raced the page's own requests (and doubled the requests of every supervisor page).
+    """
+    from omnichannel.email_filter import pending_count
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    return render_to_string("omnichannel/email_filter/_count.html", {"pending": pending_count(user)})
