@@ -80,6 +80,11 @@ def pending_filter(user: AbstractBaseUser, *, queue: Queue | None = None) -> Que
     )
 
 
+def visible_conversation(user: AbstractBaseUser, pk: int) -> Conversation | None:
+    """One e-mail conversation of a queue ``user`` supervises (any status), or None."""
+    return _scope(user, Conversation.objects.filter(pk=pk, queue__isnull=False)).select_related("queue").first()
+
+
 def pending_count(user: AbstractBaseUser) -> int:
     """The side menu's badge: one COUNT over the status index."""
     return _scope(user, Conversation.objects.filter(status=ConversationStatus.IN_FILTER)).count()

@@ -28,7 +28,7 @@ from omnichannel.models import (
     Message,
     MessageState,
 )
-from omnichannel.publish import conversation_group, publish_on_commit
+from omnichannel.publish import publish_message_state
 
 TRUNCATED = "…"
 
@@ -203,22 +203,3 @@ def intake_receipt(account: ChannelAccount, external_id: str, state: str, *, err
         message.save(update_fields=["state", "state_changed_at", "error"])
         publish_message_state(message)
     return True
-
-
-def publish_message_state(message: Message) -> None:
-    conversation = message.conversation
-    groups = [conversation_group(conversation.pk)]
-    if conversation.agent_id:
-        from omnichannel.publish import agent_group
-
-        groups.append(agent_group(conversation.agent_id))
-    publish_on_commit(
-        groups,
-        {
-            "model": "message",
-            "change": "state",
-            "conversation_id": conversation.pk,
-            "message_id": message.pk,
-            "state": message.state,
-        },
-    )

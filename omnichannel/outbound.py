@@ -16,15 +16,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from omnichannel.intake import Inbound, InboundFile, publish_message_state
-from omnichannel.models import Message, MessageAttachment, MessageState
+from omnichannel.intake import InboundFile
+from omnichannel.models import Message, MessageState
 from omnichannel.providers import provider_module
 from omnichannel.providers.base import SendError, TransientSendError
+from omnichannel.publish import publish_message_state
 
 logger = logging.getLogger(__name__)
-
-__all__ = ["Inbound", "InboundFile", "deliver", "send_after_commit", "send_message"]
-
 
 def send_after_commit(message_id: int) -> None:
     transaction.on_commit(lambda: send_message.delay(message_id))
@@ -146,7 +144,3 @@ def fetch_media(self, message_id: int) -> int:
             locked.save(update_fields=["data"])
             publish_message_state(locked)
     return stored
-
-
-def attachments_of(message: Message) -> list[MessageAttachment]:
-    return list(message.attachments.all())

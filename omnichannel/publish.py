@@ -52,11 +52,32 @@ def publish_conversation(conversation, change: str, *, agents: Iterable[int | No
     )
 
 
-def publish_message(message) -> None:
-    conversation = message.conversation
+def _staff_groups(conversation) -> list[str]:
+    """Who sees a conversation's messages on the staff side: its pane and its agent."""
     groups = [conversation_group(conversation.pk)]
     if conversation.agent_id:
         groups.append(agent_group(conversation.agent_id))
+    return groups
+
+
+def publish_message_state(message) -> None:
+    """A sent message's delivery state changed (receipt, failure) or its files arrived."""
+    conversation = message.conversation
+    publish_on_commit(
+        _staff_groups(conversation),
+        {
+            "model": "message",
+            "change": "state",
+            "conversation_id": conversation.pk,
+            "message_id": message.pk,
+            "state": message.state,
+        },
+    )
+
+
+def publish_message(message) -> None:
+    conversation = message.conversation
+    groups = _staff_groups(conversation)
     payload = {
         "model": "message",
         "change": "created",

@@ -631,20 +631,19 @@ def conversation_start(
     # A provider account's own menu (it has no entry-point address); inactive: its queue.
     if menu is not None and menu.active:
         queue = None
-    else:
-        menu = None
-    if menu is not None:
-        pass
     elif (entry_point is None) == (queue is None):
+        menu = None
         errors["entry_point"] = _("Informe o ponto de entrada ou a fila.")
     elif entry_point is not None:
         menu = BotMenu.objects.filter(entry_point=entry_point, active=True).first()
         if menu is None:
             errors["entry_point"] = _("Ponto de entrada desconhecido.")
-    elif not queue.active:
-        errors["queue"] = _("Fila inativa.")
-    elif queue.channel != channel:
-        errors["queue"] = _("A fila não atende este canal.")
+    else:
+        menu = None
+        if not queue.active:
+            errors["queue"] = _("Fila inativa.")
+        elif queue.channel != channel:
+            errors["queue"] = _("A fila não atende este canal.")
     body = (first_message or "").strip()
     if len(body) > MAX_MESSAGE_LENGTH:
         errors["first_message"] = _("A mensagem pode ter no máximo %(n)s caracteres.") % {"n": MAX_MESSAGE_LENGTH}
@@ -827,7 +826,7 @@ def conversation_reply(
         if locked.status != ConversationStatus.IN_PROGRESS or locked.agent_id != actor.pk:
             raise PermissionDenied(_("Só o agente responsável pela conversa pode respondê-la."))
         if not within_service_window(locked, now):
-            raise ValidationError({"body": WINDOW_CLOSED_MESSAGE()})
+            raise ValidationError({"body": window_closed_message()})
         message = _message(locked, MessageKind.AGENT, text, now, author=actor)
         for upload in files:
             name = os.path.basename(upload.name)[:200]
@@ -843,7 +842,8 @@ def conversation_reply(
 SERVICE_WINDOW = timedelta(hours=24)
 
 
-def WINDOW_CLOSED_MESSAGE() -> str:  # noqa: N802 - a message, translated when shown
+def window_closed_message() -> str:
+    """Translated when shown (the active language of the request that is refused)."""
     return _(
         "Fora da janela de 24 horas do WhatsApp: o cliente não escreve há mais de 24 horas. "
         "Só um modelo de mensagem aprovado pode ser enviado."

@@ -19,8 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from omnichannel import email_filter
-from omnichannel.models import Conversation, ConversationStatus, MessageKind, Queue
-from tickets.services import supervises
+from omnichannel.models import ConversationStatus, MessageKind, Queue
 
 LIST = "omnichannel/email_filter/list.html"
 DETAIL = "omnichannel/email_filter/detail.html"
@@ -128,7 +127,7 @@ def filter_delete(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def filter_count(request: HttpRequest) -> HttpResponse:
-    """The side menu's badge, fetched by htmx after the page loads: pages pay no query for it."""
+    """The menu's badge alone (pages render it with themselves; this answers a refresh)."""
     if not email_filter.may_use_filter(request.user):
         return HttpResponse(status=204)
     return render(request, COUNT, {"pending": email_filter.pending_count(request.user)})
@@ -138,10 +137,8 @@ def filter_count(request: HttpRequest) -> HttpResponse:
 def filter_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One e-mail of the filter: subject, sender, date, text (escaped) and its files."""
     _require_supervisor(request)
-    conversation = Conversation.objects.filter(pk=pk).select_related("queue").first()
-    if conversation is None or conversation.queue_id is None:
-        raise Http404
-    if not supervises(request.user, conversation.queue.team_id):
+    conversation = email_filter.visible_conversation(request.user, pk)
+    if conversation is None:
         raise Http404
     emails = list(
         conversation.messages.filter(kind=MessageKind.CUSTOMER).prefetch_related("attachments").order_by("created_at", "id")

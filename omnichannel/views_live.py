@@ -208,8 +208,13 @@ def list_context(user: AbstractBaseUser, active_id: int | None) -> dict[str, Any
 # --- the pane ----------------------------------------------------------------------------------
 
 
+def _message_rows(conversation_id: int) -> QuerySet[Message]:
+    """A conversation's messages with what the message partial shows (author, files)."""
+    return Message.objects.filter(conversation_id=conversation_id).select_related("author").prefetch_related("attachments")
+
+
 def pane_messages(conversation: Conversation, *, after_id: int = 0) -> list[Message]:
-    qs = Message.objects.filter(conversation_id=conversation.pk).select_related("author").prefetch_related("attachments")
+    qs = _message_rows(conversation.pk)
     if after_id:
         return list(qs.filter(id__gt=after_id).order_by("created_at", "id")[:MESSAGES_SHOWN])
     return list(reversed(qs.order_by("-created_at", "-id")[:MESSAGES_SHOWN]))
@@ -389,11 +394,7 @@ def render_message_states(user: AbstractBaseUser, conversation_id: int, message_
         conversation = access_conversation(user, conversation_id)
     except Http404:
         return ""
-    messages = (
-        Message.objects.filter(conversation_id=conversation.pk, pk__in=message_ids)
-        .select_related("author")
-        .prefetch_related("attachments")
-    )
+    messages = _message_rows(conversation.pk).filter(pk__in=message_ids)
     return "".join(_oob(render_to_string(f"{WORKSPACE}#message", {"message": m})) for m in messages)
 
 

@@ -4,6 +4,7 @@ HTTP calls that tell a retryable failure from a final one, and webhook answers."
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Iterable
 
 import httpx
 from django.conf import settings
@@ -125,3 +126,55 @@ def download(url: str, *, headers: dict | None = None, limit: int) -> tuple[byte
         raise TransientSendError(f"timeout: {exc}") from exc
     except httpx.TransportError as exc:
         raise TransientSendError(f"transport: {exc}") from exc
+
+
+# --- outbound messages in several parts ---------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units (how Telegram counts)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode())
+
+
+def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """Split a long text at line or word breaks so each piece measures at most ``limit``."""
+    pieces, rest = [], text
+    while measure(rest) > limit:
+        cut = max(1, limit // 4)  # at most 4 units per character: always fits
+        while cut < len(rest) and measure(rest[: cut + 1]) <= limit:
+            cut += 1
+        brk = max(rest.rfind("\n", 0, cut), rest.rfind(" ", 0, cut))
+        cut = brk if brk > cut // 2 else cut
+        pieces.append(rest[:cut])
+        rest = rest[cut:].lstrip()
+    return [*pieces, rest] if rest else pieces
+
+
+def send_in_parts(message, parts: Iterable[tuple[str, Callable[[], str]]]) -> str:
+    """Send a message that takes several provider calls (text pieces, then each file).
+
+    Each part is sent once: what already went out is kept in ``message.data["sent_parts"]``
+    (written at once, outside the task's transaction outcome), so a retry after a partial
+    success sends only the rest. Returns the provider id of the first part.
+    """
+    from omnichannel.models import Message
+
+    sent = dict(message.data.get("sent_parts") or {})
+    for key, send_part in parts:
+        if key in sent:
+            continue
+        sent[key] = send_part()
+        message.data = {**message.data, "sent_parts": sent}
+        Message.objects.filter(pk=message.pk).update(data=message.data)
+    if not sent:
+        raise SendError(_("Mensagem vazia."))
+    return next(iter(sent.values()))
+
+
+def read_attachment(attachment) -> tuple[bytes, str]:
+    with attachment.file.open("rb") as fh:
+        return fh.read(), attachment.content_type or "application/octet-stream"

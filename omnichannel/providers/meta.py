@@ -19,6 +19,7 @@ import mimetypes
 import posixpath
 import re
 from datetime import UTC, datetime
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -52,6 +53,10 @@ from omnichannel.providers.base import (
     meta_handshake,
     ok,
     parse_json,
+    read_attachment,
+    send_in_parts,
+    split_text,
+    utf8_len,
 )
 
 DEFAULT_BASE = "https://graph.facebook.com"
@@ -59,7 +64,7 @@ OBJECTS = {"facebook": "page", "instagram": "instagram"}
 MEDIA_TYPES = ("image", "audio", "video", "file")
 LINK_TYPES = ("fallback", "share", "template", "ig_reel", "reel", "story_mention")
 # Messenger counts characters (2,000); Instagram bytes of UTF-8 (1,000).
-TEXT_LIMITS = {"facebook": (2000, len), "instagram": (1000, lambda s: len(s.encode()))}
+TEXT_LIMITS = {"facebook": (2000, len), "instagram": (1000, utf8_len)}
 # The profile look-up of a new contact happens inside the webhook: kept short.
 PROFILE_TIMEOUT = 5
 PROFILE_FIELDS = {"facebook": "first_name,last_name", "instagram": "name,username"}
@@ -303,19 +308,6 @@ def handle(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
 # --- outbound -------------------------------------------------------------------------------
 
 
-def _chunks(text: str, limit: int, measure) -> list[str]:
-    pieces, rest = [], text
-    while measure(rest) > limit:
-        cut = max(1, limit // 4)  # at most 4 units per character: always fits
-        while cut < len(rest) and measure(rest[: cut + 1]) <= limit:
-            cut += 1
-        brk = max(rest.rfind("\n", 0, cut), rest.rfind(" ", 0, cut))
-        cut = brk if brk > cut // 2 else cut
-        pieces.append(rest[:cut])
-        rest = rest[cut:].lstrip()
-    return [*pieces, rest] if rest else pieces
-
-
 def _post(account: ChannelAccount, **kwargs) -> str:
     """One Send API call; the ``message_id``. Graph's "temporary" errors come as a 400 with
     ``is_transient`` or a rate-limit code: those are retried too."""
@@ -338,42 +330,26 @@ def _attachment_type(content_type: str) -> str:
     return major if major in ("image", "audio", "video") else "file"
 
 
-def _remember(message: Message, parts: dict) -> None:
-    """What was already sent of a multi-part message: a retry after a partial success
-    sends only the rest (the outbound task commits this even when it retries)."""
-    message.data = {**message.data, "sent_parts": parts}
-    Message.objects.filter(pk=message.pk).update(data=message.data)
-
-
 def send(account: ChannelAccount, message: Message) -> str:
     """Send one message (text, then each attachment); returns the first ``message_id``."""
-    psid = message.conversation.contact.external_id
-    recipient = {"id": psid}
-    parts = dict(message.data.get("sent_parts") or {})
+    recipient = {"id": message.conversation.contact.external_id}
     limit, measure = TEXT_LIMITS.get(account.channel, TEXT_LIMITS["facebook"])
-    for index, chunk in enumerate(_chunks(message.body or "", limit, measure)):
-        key = f"text:{index}"
-        if key not in parts:
-            parts[key] = _post(account, json={"recipient": recipient, "messaging_type": "RESPONSE",
-                                              "message": {"text": chunk}})
-            _remember(message, parts)
-    for attachment in message.attachments.all():
-        key = f"file:{attachment.pk}"
-        if key in parts:
-            continue
-        with attachment.file.open("rb") as fh:
-            content = fh.read()
-        mime = attachment.content_type or "application/octet-stream"
+
+    def text(chunk: str) -> str:
+        return _post(account, json={"recipient": recipient, "messaging_type": "RESPONSE", "message": {"text": chunk}})
+
+    def upload(attachment) -> str:
+        content, mime = read_attachment(attachment)
         body = {"attachment": {"type": _attachment_type(mime), "payload": {"is_reusable": False}}}
-        parts[key] = _post(
+        return _post(
             account,
             data={"recipient": json.dumps(recipient), "messaging_type": "RESPONSE", "message": json.dumps(body)},
             files={"filedata": (attachment.name, content, mime)},
         )
-        _remember(message, parts)
-    if not parts:
-        raise SendError(_("Mensagem vazia."))
-    return next(iter(parts.values()))
+
+    parts = [(f"text:{i}", partial(text, chunk)) for i, chunk in enumerate(split_text(message.body or "", limit, measure))]
+    parts += [(f"file:{a.pk}", partial(upload, a)) for a in message.attachments.all()]
+    return send_in_parts(message, parts)
 
 
 def fetch_media(account: ChannelAccount, ref: dict) -> InboundFile | None:

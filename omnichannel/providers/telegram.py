@@ -19,6 +19,7 @@ receipts for bots: ``sent`` is a Telegram message's final state.
 import hmac
 import mimetypes
 import posixpath
+from functools import partial
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -34,6 +35,10 @@ from omnichannel.providers.base import (
     http_json,
     ok,
     parse_json,
+    read_attachment,
+    send_in_parts,
+    split_text,
+    utf16_len,
 )
 
 DEFAULT_BASE = "https://api.telegram.org"
@@ -203,24 +208,6 @@ def handle(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
 # --- outbound -------------------------------------------------------------------------------
 
 
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split a long text at line or word breaks so each piece fits Telegram's limit."""
-    pieces, rest = [], text
-    while _utf16_len(rest) > limit:
-        cut = limit // 2  # surrogate pairs: half the units is always safe
-        while cut < len(rest) and _utf16_len(rest[: cut + 1]) <= limit:
-            cut += 1
-        brk = max(rest.rfind("\n", 0, cut), rest.rfind(" ", 0, cut))
-        cut = brk if brk > cut // 2 else cut
-        pieces.append(rest[:cut])
-        rest = rest[cut:].lstrip()
-    return [*pieces, rest] if rest else pieces
-
-
 def _call(account: ChannelAccount, method: str, **kwargs) -> dict:
     """One Bot API method; its ``result``. 429 (``parameters.retry_after``) and 5xx are
     retried by the outbound task; other errors (blocked by the user, chat not found) are final."""
@@ -233,38 +220,23 @@ def _call(account: ChannelAccount, method: str, **kwargs) -> dict:
     return result
 
 
-def _remember(message: Message, parts: dict) -> None:
-    """What was already sent of a multi-part message: a retry after a partial success
-    sends only the rest (the outbound task commits this even when it retries)."""
-    message.data = {**message.data, "sent_parts": parts}
-    Message.objects.filter(pk=message.pk).update(data=message.data)
-
-
 def send(account: ChannelAccount, message: Message) -> str:
     """Send one message (text, then each attachment); returns ``"<chat_id>:<message_id>"``."""
     contact = message.conversation.contact
     chat_id = contact.chat_id if contact.chat_id is not None else int(contact.external_id)
-    parts = dict(message.data.get("sent_parts") or {})
-    for index, chunk in enumerate(_chunks(message.body or "")):
-        key = f"text:{index}"
-        if key not in parts:
-            result = _call(account, "sendMessage", json={"chat_id": chat_id, "text": chunk})
-            parts[key] = f"{chat_id}:{result['message_id']}"
-            _remember(message, parts)
-    for attachment in message.attachments.all():
-        key = f"file:{attachment.pk}"
-        if key in parts:
-            continue
-        with attachment.file.open("rb") as fh:
-            content = fh.read()
-        mime = attachment.content_type or "application/octet-stream"
+
+    def text(chunk: str) -> str:
+        return f"{chat_id}:{_call(account, 'sendMessage', json={'chat_id': chat_id, 'text': chunk})['message_id']}"
+
+    def upload(attachment) -> str:
+        content, mime = read_attachment(attachment)
         method, field = ("sendPhoto", "photo") if mime in PHOTO_TYPES else ("sendDocument", "document")
         result = _call(account, method, data={"chat_id": str(chat_id)}, files={field: (attachment.name, content, mime)})
-        parts[key] = f"{chat_id}:{result['message_id']}"
-        _remember(message, parts)
-    if not parts:
-        raise SendError(_("Mensagem vazia."))
-    return next(iter(parts.values()))
+        return f"{chat_id}:{result['message_id']}"
+
+    parts = [(f"text:{i}", partial(text, c)) for i, c in enumerate(split_text(message.body or "", TEXT_LIMIT, utf16_len))]
+    parts += [(f"file:{a.pk}", partial(upload, a)) for a in message.attachments.all()]
+    return send_in_parts(message, parts)
 
 
 def fetch_media(account: ChannelAccount, ref: dict) -> InboundFile | None:

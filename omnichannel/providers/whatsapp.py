@@ -7,6 +7,8 @@ in ``value.statuses[]``. Send: ``POST /{version}/{phone-number-id}/messages`` wi
 account's access token; media uploaded to ``/{phone-number-id}/media`` first.
 """
 
+from functools import partial
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -30,6 +32,8 @@ from omnichannel.providers.base import (
     meta_handshake,
     ok,
     parse_json,
+    read_attachment,
+    send_in_parts,
 )
 
 DEFAULT_BASE = "https://graph.facebook.com"
@@ -180,8 +184,7 @@ def _headers(account: ChannelAccount) -> dict:
 
 
 def _upload(account: ChannelAccount, attachment) -> str:
-    with attachment.file.open("rb") as fh:
-        content = fh.read()
+    content, _mime = read_attachment(attachment)
     data = http_json(
         "POST",
         f"{_base(account)}/{account.external_id}/media",
@@ -200,32 +203,33 @@ def _media_kind(content_type: str) -> str:
 
 
 def send(account: ChannelAccount, message: Message) -> str:
-    """Send one message; returns the ``wamid`` (the id receipts will name)."""
-    to = message.conversation.contact.external_id
+    """Send one message (a template; or the text, then each file); returns the first ``wamid``
+    (the id receipts will name)."""
     url = f"{_base(account)}/{account.external_id}/messages"
-    base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+    base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.conversation.contact.external_id}
+
+    def post(payload: dict) -> str:
+        answer = http_json("POST", url, headers=_headers(account), json={**base, **payload})
+        try:
+            return str(answer["messages"][0]["id"])
+        except (IndexError, KeyError, TypeError) as exc:
+            raise SendError(_("Resposta do WhatsApp sem id de mensagem.")) from exc
+
+    def upload(attachment) -> str:
+        kind = _media_kind(attachment.content_type)
+        part = {"id": _upload(account, attachment)}
+        if kind == "document":
+            part["filename"] = attachment.name
+        return post({"type": kind, kind: part})
+
     template = message.data.get("template")
-    attachments = list(message.attachments.all())
-    ids = []
     if template:
-        payload = {**base, "type": "template",
-                   "template": {"name": template["name"], "language": {"code": template.get("language", "pt_BR")}}}
-        ids.append(http_json("POST", url, headers=_headers(account), json=payload))
+        language = {"code": template.get("language", "pt_BR")}
+        parts = [("template", partial(post, {"type": "template", "template": {"name": template["name"], "language": language}}))]
     else:
-        if message.body:
-            payload = {**base, "type": "text", "text": {"preview_url": False, "body": message.body}}
-            ids.append(http_json("POST", url, headers=_headers(account), json=payload))
-        for attachment in attachments:
-            media_id = _upload(account, attachment)
-            kind = _media_kind(attachment.content_type)
-            part = {"id": media_id}
-            if kind == "document":
-                part["filename"] = attachment.name
-            ids.append(http_json("POST", url, headers=_headers(account), json={**base, "type": kind, kind: part}))
-    try:
-        return str(ids[0]["messages"][0]["id"])
-    except (IndexError, KeyError, TypeError) as exc:
-        raise SendError(_("Resposta do WhatsApp sem id de mensagem.")) from exc
+        parts = [("text:0", partial(post, {"type": "text", "text": {"preview_url": False, "body": message.body}}))] if message.body else []
+        parts += [(f"file:{a.pk}", partial(upload, a)) for a in message.attachments.all()]
+    return send_in_parts(message, parts)
 
 
 def fetch_media(account: ChannelAccount, ref: dict) -> InboundFile | None:

@@ -423,11 +423,12 @@ def test_without_token_messages_are_not_sent(client, meta_account, meta, agent, 
 
 
 def test_long_text_is_split_within_the_channel_limit(meta_account):
-    from omnichannel.providers.meta import TEXT_LIMITS, _chunks
+    from omnichannel.providers.base import split_text
+    from omnichannel.providers.meta import TEXT_LIMITS
 
     limit, measure = TEXT_LIMITS[meta_account.channel]
     text = ("ação 😀 " * 600).strip()
-    pieces = _chunks(text, limit, measure)
+    pieces = split_text(text, limit, measure)
     assert len(pieces) > 1 and all(measure(p) <= limit for p in pieces)
     assert " ".join(pieces).split() == text.split()
 

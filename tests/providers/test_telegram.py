@@ -397,11 +397,12 @@ def test_without_token_messages_are_not_sent(client, tg_account, tg_fake, agent,
 
 
 def test_long_text_is_split_within_telegram_limit():
-    from omnichannel.providers.telegram import TEXT_LIMIT, _chunks, _utf16_len
+    from omnichannel.providers.base import split_text, utf16_len
+    from omnichannel.providers.telegram import TEXT_LIMIT
 
     text = ("palavra 😀 " * 1200).strip()
-    pieces = _chunks(text)
-    assert len(pieces) > 1 and all(_utf16_len(p) <= TEXT_LIMIT for p in pieces)
+    pieces = split_text(text, TEXT_LIMIT, utf16_len)
+    assert len(pieces) > 1 and all(utf16_len(p) <= TEXT_LIMIT for p in pieces)
     assert " ".join(pieces).split() == text.split()
 
 
