@@ -24,6 +24,24 @@ class BadPayload(ValueError):
     """A malformed or unusable webhook body: answered 400, nothing stored."""
 
 
+def obj(value: object) -> dict:
+    """A JSON object field of a webhook body: absent is empty, any other type is malformed."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadPayload(_("Campo com tipo inválido: objeto esperado."))
+    return value
+
+
+def items(value: object) -> list:
+    """A JSON array field of a webhook body: absent is empty, any other type is malformed."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadPayload(_("Campo com tipo inválido: lista esperada."))
+    return value
+
+
 def bad_request(message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 

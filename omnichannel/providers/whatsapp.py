@@ -29,7 +29,9 @@ from omnichannel.providers.base import (
     forbidden,
     http_json,
     hub_signature_valid,
+    items,
     meta_handshake,
+    obj,
     ok,
     parse_json,
     read_attachment,
@@ -59,13 +61,13 @@ def configured(account: ChannelAccount) -> bool:
 
 def _text_of(msg: dict) -> tuple[str, dict]:
     """The text and non-text parts of one message of ``value.messages[]``."""
-    kind = msg.get("type", "")
+    kind = str(msg.get("type", ""))[:50]
     data: dict = {"type": kind}
     if kind == "text":
-        return str((msg.get("text") or {}).get("body", "")), data
+        return str(obj(msg.get("text")).get("body", "")), data
     if kind in MEDIA_TYPES:
-        media = msg.get(kind) or {}
-        if not isinstance(media, dict) or not media.get("id"):
+        media = obj(msg.get(kind))
+        if not media.get("id"):
             raise BadPayload(_("Mídia sem id."))
         data["media"] = [
             {
@@ -77,7 +79,7 @@ def _text_of(msg: dict) -> tuple[str, dict]:
         ]
         return str(media.get("caption", "")), data
     if kind == "location":
-        loc = msg.get("location") or {}
+        loc = obj(msg.get("location"))
         try:
             lat, lng = float(loc["latitude"]), float(loc["longitude"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -87,13 +89,13 @@ def _text_of(msg: dict) -> tuple[str, dict]:
         label = " - ".join(x for x in (data["location"]["name"], data["location"]["address"]) if x)
         return (_("Localização: %(lat)s, %(lng)s") % {"lat": lat, "lng": lng}) + (f" ({label})" if label else ""), data
     if kind == "interactive":
-        inter = msg.get("interactive") or {}
-        reply = inter.get("button_reply") or inter.get("list_reply") or {}
+        inter = obj(msg.get("interactive"))
+        reply = obj(inter.get("button_reply") or inter.get("list_reply"))
         return str(reply.get("title", "")), data
     if kind == "button":
-        return str((msg.get("button") or {}).get("text", "")), data
+        return str(obj(msg.get("button")).get("text", "")), data
     if kind == "contacts":
-        names = [str((c.get("name") or {}).get("formatted_name", "")) for c in msg.get("contacts") or []]
+        names = [str(obj(obj(c).get("name")).get("formatted_name", "")) for c in items(msg.get("contacts"))]
         return _("Contato compartilhado: %(names)s") % {"names": ", ".join(n for n in names if n)}, data
     return "", {**data, "unsupported": True}
 
@@ -101,10 +103,10 @@ def _text_of(msg: dict) -> tuple[str, dict]:
 def _process(account: ChannelAccount, value: dict) -> tuple[int, int]:
     stored = receipts = 0
     names = {}
-    for contact in value.get("contacts") or []:
+    for contact in items(value.get("contacts")):
         if isinstance(contact, dict) and contact.get("wa_id"):
-            names[str(contact["wa_id"])] = str((contact.get("profile") or {}).get("name", ""))
-    for msg in value.get("messages") or []:
+            names[str(contact["wa_id"])] = str(obj(contact.get("profile")).get("name", ""))
+    for msg in items(value.get("messages")):
         if not isinstance(msg, dict) or not msg.get("id") or not msg.get("from"):
             raise BadPayload(_("Mensagem sem id ou remetente."))
         body, data = _text_of(msg)
@@ -128,16 +130,16 @@ def _process(account: ChannelAccount, value: dict) -> tuple[int, int]:
                 from omnichannel.outbound import fetch_after_commit
 
                 fetch_after_commit(message.pk)
-    for status in value.get("statuses") or []:
+    for status in items(value.get("statuses")):
         if not isinstance(status, dict):
             continue
         state = RECEIPT_STATES.get(str(status.get("status", "")))
         if state is None:
             continue
         error = ""
-        if status.get("errors"):
-            first = status["errors"][0] if isinstance(status["errors"], list) else {}
-            error = str(first.get("title") or first.get("message") or "")
+        errors = status.get("errors")
+        if errors and isinstance(errors, list) and isinstance(errors[0], dict):
+            error = str(errors[0].get("title") or errors[0].get("message") or "")
         if intake_receipt(account, str(status.get("id", "")), state, error=error):
             receipts += 1
     return stored, receipts
@@ -157,13 +159,13 @@ def handle(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
         raise BadPayload(_("Campo entry ausente."))
     values = []
     for entry in entries:
-        for change in (entry or {}).get("changes") or []:
+        for change in items(obj(entry).get("changes")):
             if not isinstance(change, dict) or change.get("field") != "messages":
                 continue
             value = change.get("value")
             if not isinstance(value, dict):
                 raise BadPayload(_("Campo value inválido."))
-            phone_id = str((value.get("metadata") or {}).get("phone_number_id", ""))
+            phone_id = str(obj(value.get("metadata")).get("phone_number_id", ""))
             if account.external_id and phone_id and phone_id != account.external_id:
                 continue  # another number of the same app
             values.append(value)

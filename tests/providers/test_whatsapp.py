@@ -152,6 +152,70 @@ def test_malformed_message_is_400_and_stores_nothing(client, wa_account):
     assert not Message.objects.exists() and not InboundEvent.objects.exists() and not Conversation.objects.exists()
 
 
+def _value(payload):
+    return payload["entry"][0]["changes"][0]["value"]
+
+
+def _entry_is_number(p):
+    p["entry"] = [5]
+
+
+def _changes_is_number(p):
+    p["entry"][0]["changes"] = 7
+
+
+def _metadata_is_text(p):
+    _value(p)["metadata"] = "x"
+
+
+def _messages_is_object(p):
+    _value(p)["messages"] = {"id": "wamid.T1"}
+
+
+def _text_is_text(p):
+    _value(p)["messages"][0]["text"] = "corpo solto"
+
+
+def _contacts_profile_is_text(p):
+    _value(p)["contacts"][0]["profile"] = "Maria"
+
+
+def _interactive_is_text(p):
+    _value(p)["messages"][0].update(type="interactive", interactive="sim")
+
+
+def _statuses_is_text(p):
+    _value(p)["statuses"] = "delivered"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _entry_is_number,
+        _changes_is_number,
+        _metadata_is_text,
+        _messages_is_object,
+        _text_is_text,
+        _contacts_profile_is_text,
+        _interactive_is_text,
+        _statuses_is_text,
+    ],
+)
+def test_signed_payload_with_wrong_field_types_is_400_and_stores_nothing(client, wa_account, damage):
+    payload = whatsapp_message(WA_ID, "oi", msg_id="wamid.T0")
+    damage(payload)
+    response = post(client, wa_account, payload)
+    assert response.status_code == 400, response.content
+    assert "inválid" in response.json()["error"]
+    assert not Message.objects.exists() and not InboundEvent.objects.exists() and not Conversation.objects.exists()
+
+
+def test_receipt_with_errors_in_an_odd_shape_is_still_accepted(client, wa_account, agent, django_capture_on_commit_callbacks):
+    payload = whatsapp_status("wamid.nenhum", "failed")
+    _value(payload)["statuses"][0]["errors"] = ["texto em vez de objeto"]
+    assert post(client, wa_account, payload).status_code == 200
+
+
 def test_unknown_event_types_are_200_and_ignored(client, wa_account):
     assert post(client, wa_account, {"object": "page", "entry": []}).status_code == 200
     other_field = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "account_update", "value": {}}]}]}
