@@ -36,10 +36,7 @@ from omnichannel.models import (
     ConversationEventKind,
     ConversationStatus,
     Evaluation,
-    Message,
-    MessageKind,
 )
-from omnichannel.publish import publish_message
 from tickets.events import record
 from tickets.models import EventKind, Ticket
 from tickets.selectors import visible_tickets
@@ -234,20 +231,6 @@ def evaluation_message(evaluation: Evaluation) -> str:
     ) % {"url": evaluation_url(evaluation), "until": date_format(timezone.localtime(evaluation.expires_at), "d/m/Y")}
 
 
-def _system_message(*, conversation: Conversation, body: str, data: dict | None = None) -> Message:
-    """Fallback for ``services.conversation_system_message`` (an automatic message, even on an
-    ended conversation). Provider conversations are delivered by that service only."""
-    now = timezone.now()
-    with transaction.atomic():
-        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        message = Message.objects.create(
-            conversation=locked, kind=MessageKind.SYSTEM, body=body, created_at=now, data=data or {}
-        )
-        Conversation.objects.filter(pk=locked.pk).update(last_message_at=now)
-        publish_message(message)
-    return message
-
-
 def _recipient(evaluation: Evaluation) -> str:
     conversation = evaluation.conversation
     if conversation is not None and conversation.contact_email:
@@ -261,17 +244,31 @@ def _deliver(evaluation: Evaluation, text: str) -> bool:
     """Through the conversation's channel (an automatic message), else by e-mail.
     False when there is no way to reach the customer (no e-mail)."""
     conversation = evaluation.conversation
-    if conversation is not None and conversation.channel != Channel.VOICE:
-        from omnichannel import services
+    from omnichannel import services
 
-        post = getattr(services, "conversation_system_message", None) or _system_message
-        post(conversation=conversation, body=text, data={"evaluation_id": evaluation.pk})
+    # WhatsApp takes free text only within 24 h of the customer's last message: later
+    # (a "Reenviar" the next day), the request goes by e-mail when there is one.
+    if (
+        conversation is not None
+        and conversation.channel != Channel.VOICE
+        and services.within_service_window(conversation)
+    ):
+        services.conversation_system_message(
+            conversation=conversation, body=text, data={"evaluation_id": evaluation.pk}
+        )
         return True
     email = _recipient(evaluation)
     if not email:
         return False
     send_mail(_("Avalie o seu atendimento"), text, None, [email])
     return True
+
+
+def _unreachable(evaluation: Evaluation) -> str:
+    conversation = evaluation.conversation
+    if conversation is not None and conversation.channel == Channel.WHATSAPP:
+        return _("fora da janela de 24 horas do WhatsApp e o cliente não tem e-mail cadastrado.")
+    return _("o cliente não tem e-mail cadastrado.")
 
 
 def _send_locked(evaluation: Evaluation, now: datetime, *, actor: AbstractBaseUser | None) -> bool:
@@ -283,7 +280,7 @@ def _send_locked(evaluation: Evaluation, now: datetime, *, actor: AbstractBaseUs
                 ticket=evaluation.ticket,
                 kind=EventKind.COMMENT_ADDED,
                 actor=None,
-                data={"comment": _("Avaliação SAC Plus não enviada: o cliente não tem e-mail cadastrado.")},
+                data={"comment": _("Avaliação SAC Plus não enviada: %(why)s") % {"why": _unreachable(evaluation)}},
                 at=now,
             )
         return False
@@ -345,7 +342,9 @@ def evaluation_resend(*, actor: AbstractBaseUser, ticket: Ticket) -> Evaluation:
                 }
             )
         if not _send_locked(locked, now, actor=actor):
-            raise ValidationError(_("O cliente não tem e-mail cadastrado: não foi possível enviar a avaliação."))
+            raise ValidationError(
+                _("Não foi possível enviar a avaliação: %(why)s") % {"why": _unreachable(locked)}
+            )
     return locked
 
 

@@ -225,6 +225,15 @@ def send(account: ChannelAccount, message: Message) -> str:
         return post({"type": kind, kind: part})
 
     template = message.data.get("template")
+    if not template:
+        from omnichannel.services import within_service_window
+
+        # Every free-form message, the automatic ones too (inactivity warning, evaluation
+        # request or its re-send a day later): WhatsApp refuses them outside the window.
+        if not within_service_window(message.conversation):
+            raise SendError(
+                _("Fora da janela de 24 horas do WhatsApp: só um modelo aprovado pode ser enviado.")
+            )
     if template:
         language = {"code": template.get("language", "pt_BR")}
         parts = [("template", partial(post, {"type": "template", "template": {"name": template["name"], "language": language}}))]

@@ -436,3 +436,115 @@ def test_concurrent_duplicate_deliveries_store_once(live_server, team, company, 
     assert Message.objects.filter(kind=MessageKind.CUSTOMER).count() == 5
     assert Conversation.objects.count() == 1
     assert ChannelContact.objects.count() == 1
+
+
+# --- automatic messages and the SAC Plus request -------------------------------------------------
+
+
+@pytest.fixture
+def contact_reason(db):
+    from omnichannel.models import ContactReason
+
+    return ContactReason.objects.create(name="Sem conexão")
+
+
+def _concluded_whatsapp_conversation(client, wa_account, agent, capture, contact_reason):
+    go_online(agent)
+    with capture(execute=True):
+        post(client, wa_account, whatsapp_message(WA_ID, "sem sinal", msg_id="wamid.V0"))
+    conversation = Conversation.objects.get()
+    wa_account.queue.contact_reasons.add(contact_reason)
+    with capture(execute=True):
+        services.conversation_reply(actor=agent, conversation=conversation, body="Resolvido agora.")
+        services.conversation_finish(actor=agent, conversation=conversation, contact_reason=contact_reason)
+    conversation.refresh_from_db()
+    return conversation
+
+
+def _texts_sent(wa_fake):
+    return [r.json()["text"]["body"] for r in wa_fake.requests_to("/messages") if r.json().get("type") == "text"]
+
+
+def test_evaluation_request_goes_out_through_whatsapp(
+    client, wa_account, wa_fake, agent, contact_reason, django_capture_on_commit_callbacks
+):
+    from omnichannel.models import Evaluation
+
+    conversation = _concluded_whatsapp_conversation(
+        client, wa_account, agent, django_capture_on_commit_callbacks, contact_reason
+    )
+    assert conversation.status == ConversationStatus.CONCLUDED
+    evaluation = Evaluation.objects.get(conversation=conversation)
+    assert evaluation.send_count == 1
+    request = [t for t in _texts_sent(wa_fake) if "avalie de 1 a 5" in t]
+    assert len(request) == 1 and "/avaliacao/" in request[0]
+    sent = Message.objects.get(kind=MessageKind.SYSTEM, data__evaluation_id=evaluation.pk)
+    assert sent.state == MessageState.SENT
+
+
+def test_automatic_message_outside_the_window_fails_with_the_reason_and_never_reaches_whatsapp(
+    client, wa_account, wa_fake, agent, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    go_online(agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, wa_account, whatsapp_message(WA_ID, "oi", msg_id="wamid.V1"))
+    conversation = Conversation.objects.get()
+    ChannelContact.objects.update(last_inbound_at=timezone.now() - timedelta(hours=25))
+    before = len(wa_fake.requests_to("/messages"))
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.conversation_system_message(conversation=conversation, body="Ainda está aí?")
+    message.refresh_from_db()
+    assert message.state == MessageState.FAILED
+    assert "24 horas" in message.error
+    assert len(wa_fake.requests_to("/messages")) == before
+
+
+def test_resend_after_the_window_goes_by_email_or_is_refused_with_the_reason(
+    client, wa_account, wa_fake, agent, supervisor, contact_reason, closing_classification, customer,
+    django_capture_on_commit_callbacks, settings,
+):
+    from datetime import timedelta
+
+    from django.contrib.auth.models import Permission
+    from django.core import mail
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from omnichannel import evaluations
+    from omnichannel.models import Evaluation
+
+    settings.SACPLUS_RESEND_INTERVAL_MINUTES = 0
+    customer.mobile, customer.email = WA_ID, ""
+    customer.save()
+    supervisor.user_permissions.add(Permission.objects.get(codename=evaluations.RESEND_PERMISSION.split(".")[1]))
+    conversation = _concluded_whatsapp_conversation(
+        client, wa_account, agent, django_capture_on_commit_callbacks, contact_reason
+    )
+    ticket = conversation.ticket
+    ticket.refresh_from_db()
+    if ticket.closed_at is None:
+        from tickets.services import ticket_finalize
+
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket_finalize(
+                actor=supervisor, ticket=ticket, closing_classification=closing_classification, comment="ok"
+            )
+    ChannelContact.objects.update(last_inbound_at=timezone.now() - timedelta(hours=30))
+    texts_before = len(_texts_sent(wa_fake))
+
+    # No e-mail anywhere: refused, saying why, and nothing goes to WhatsApp.
+    with pytest.raises(ValidationError, match="janela de 24 horas"):
+        evaluations.evaluation_resend(actor=supervisor, ticket=ticket)
+    assert len(_texts_sent(wa_fake)) == texts_before
+
+    # With the customer's e-mail the request goes by e-mail instead.
+    type(customer).objects.filter(pk=customer.pk).update(email="cliente@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluations.evaluation_resend(actor=supervisor, ticket=ticket)
+    assert [m.to for m in mail.outbox if "avalie de 1 a 5" in m.body] == [["cliente@example.com"]]
+    assert len(_texts_sent(wa_fake)) == texts_before
+    assert Evaluation.objects.get(conversation=conversation).send_count == 2
