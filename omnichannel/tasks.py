@@ -5,12 +5,13 @@ Each runs every minute (``CELERY_BEAT_SCHEDULE``; in the embedded default
 keeps two runs of one task from overlapping; each conversation is then handled
 in its own transaction by a service that re-checks, under a skip-locked row
 lock, that it is still due, so a retried or concurrent run changes nothing twice.
+``end_wrap_up`` is the exception: enqueued when an agent's wrap-up starts, to run when it ends.
 """
 
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -96,6 +97,39 @@ def dispatch_waiting() -> dict:
         return {"routed": services.dispatch_waiting()}
 
 
+@shared_task(name="omnichannel.end_wrap_up", bind=True, acks_late=True)
+def end_wrap_up(self, *, agent_id: int, until: str) -> dict:
+    """Pós-atendimento over: end that wrap-up and give the agent the oldest waiting conversation.
+
+    Enqueued when the wrap-up starts, to run when it ends (``end_wrap_up_on_commit``), so the
+    next conversation arrives on time instead of at the next ``dispatch_waiting`` beat, which
+    stays the safety net for a lost message. The service acts only on the same wrap-up.
+    """
+    deadline = datetime.fromisoformat(until)
+    remaining = (deadline - timezone.now()).total_seconds()
+    if remaining > 0:
+        # Delivered early (another host's clock, or eager mode, which ignores the countdown):
+        # a worker waits again; in-process, the beat sweep takes over.
+        if not (self.request.is_eager or self.app.conf.task_always_eager):
+            self.apply_async(kwargs={"agent_id": agent_id, "until": until}, countdown=remaining)
+        return {"ended": False, "early": True}
+    taken = services.agent_wrap_up_expire(agent_id=agent_id, until=deadline)
+    return {"ended": taken is not None, "routed": len(taken or [])}
+
+
+def end_wrap_up_on_commit(*, agent_id: int, until: datetime) -> None:
+    """After the commit that started a wrap-up ending at ``until``, schedule ``end_wrap_up`` for then.
+
+    ``robust``: a broker that cannot take it must not undo the resolution; the beat covers it.
+    """
+
+    def enqueue() -> None:
+        countdown = max(0.0, (until - timezone.now()).total_seconds())
+        end_wrap_up.apply_async(kwargs={"agent_id": agent_id, "until": until.isoformat()}, countdown=countdown)
+
+    transaction.on_commit(enqueue, robust=True)
+
+
 @shared_task(name="omnichannel.presence_sweep", acks_late=True)
 def presence_sweep() -> dict:
     """Agents whose tabs stopped sending heartbeats: out of routing ("Perda de conexão")."""
@@ -147,3 +181,9 @@ def close_abandoned() -> dict:
         gone = widget.customers_gone(ids)
         results = _each(gone, _abandon_if_still_gone)
         return {"checked": len(ids), "abandoned": sum(1 for r in results if r)}
+
+
+# Celery's autodiscovery imports only this module of the app: the tasks of outbound.py,
+# tasks_email.py and tasks_evaluations.py register through this import (a worker without
+# them discards their messages as "unregistered"). Last, as tasks_email imports from here.
+from omnichannel import outbound, tasks_email, tasks_evaluations  # noqa: E402, F401, I001

@@ -24,6 +24,7 @@ class Received:
     query: dict
     headers: dict
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived (retry spacing)
 
     def json(self):
         return json.loads(self.body.decode())
