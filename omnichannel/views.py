@@ -143,17 +143,18 @@ def workspace(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         **list_context(request.user, conversation.pk if conversation else None),
         **presence_context(request.user),
         "pane": pane_context(request.user, conversation) if conversation else None,
-        "my_rating": _my_rating(request.user),
     }
     if conversation is not None and request.htmx and not request.htmx.history_restore_request:
         html = render_to_string(f"{WORKSPACE}#pane", context, request=request)
         html += _sidebar_oob(request, conversation.pk)
         return HttpResponse(html)
+    context["my_indicators"] = _my_indicators(request.user)
     return render(request, WORKSPACE, context)
 
 
-def _my_rating(user: AbstractBaseUser):
-    """The agent's "Média de avaliação omnichannel" over the last 30 days (SAC Plus)."""
+def _my_indicators(user: AbstractBaseUser) -> dict[str, Any] | None:
+    """The agent's own indicators (000 "Dashboard Atendente"): "Média de avaliação
+    omnichannel" over the last 30 days (SAC Plus) and "Ligações recebidas" today."""
     if not is_omni_agent(user):
         return None
     from datetime import timedelta
@@ -161,9 +162,14 @@ def _my_rating(user: AbstractBaseUser):
     from django.utils import timezone
 
     from omnichannel.evaluations import omnichannel_average
+    from omnichannel.voice import received_calls_count
 
     now = timezone.now()
-    return omnichannel_average(user, now - timedelta(days=30), now)
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "rating": omnichannel_average(user, now - timedelta(days=30), now),
+        "calls_today": received_calls_count(agent=user, start=today, end=now),
+    }
 
 
 def _sidebar_oob(request: HttpRequest, active_id: int | None) -> str:

@@ -306,8 +306,9 @@ def test_known_customer_gets_the_conversation_and_a_ticket(client, pbx, customer
     assert conversation.contact_name == customer.name
     ticket = conversation.ticket
     assert ticket is not None and ticket.team_id == voice_queue.team_id
-    comments = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.COMMENT_ADDED)
-    assert any("Duração: 00:05:00" in e.data["comment"] for e in comments)
+    closed = TicketEvent.objects.get(ticket=ticket, kind=EventKind.CONVERSATION_CLOSED)
+    assert "Duração: 00:05:00" in closed.data["summary"]
+    assert (closed.data["protocol"], closed.data["channel"]) == (conversation.protocol, "voice")
     assert conversation.events.filter(kind=ConversationEventKind.TICKET_LINKED).exists()
 
 
@@ -526,3 +527,21 @@ def test_admin_lists_calls_read_only(client, pbx, admin_user, t0):
     response = client.get(reverse("admin:omnichannel_callrecord_changelist"))
     assert response.status_code == 200 and "+5511987654321" in response.content.decode()
     assert client.get(reverse("admin:omnichannel_callrecord_add")).status_code == 403
+
+
+def test_workspace_shows_the_agents_ligacoes_recebidas_today(client, pbx, agent, voice_queue, time_machine):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    time_machine.move_to(datetime(2026, 12, 4, 15, 0, tzinfo=ZoneInfo("America/Sao_Paulo")), tick=False)
+    now = timezone.now()
+    for n, started in enumerate([now - timedelta(hours=3), now - timedelta(hours=1)]):
+        assert post_report(client, pbx, answered(started, id=f"hoje-{n}")).status_code == 201
+    assert post_report(client, pbx, answered(now - timedelta(days=1), id="ontem")).status_code == 201
+    missed = {"id": "perdida", "outcome": "abandoned", "answered_at": None, "agent": None}
+    assert post_report(client, pbx, answered(now - timedelta(hours=2), **missed)).status_code == 201
+    client.force_login(agent)
+    html = client.get(reverse("omnichannel:workspace")).content.decode()
+    card = html[html.index('id="omni-calls-today"') :]
+    assert "Ligações recebidas" in card
+    assert "<strong>2</strong>" in card[:600]
