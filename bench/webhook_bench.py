@@ -127,6 +127,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
+    from django.db.models import Count
 
     call_command("migrate", verbosity=0)
     from omnichannel.models import Channel, ChannelAccount, Message, MessageKind, Queue
@@ -153,6 +154,7 @@ def main() -> None:
                                "--without-heartbeat", "--without-gossip", "--without-mingle"], cwd=ROOT, env=env,
                               start_new_session=True, stdout=subprocess.DEVNULL,
                               stderr=open("/tmp/webhook_bench_worker.log", "w"))  # noqa: SIM115
+    mismatch = False
     try:
         for _ in range(150):
             try:
@@ -199,6 +201,14 @@ def main() -> None:
         print(f"distinct messages sent: {len(distinct)}; stored: {stored} "
               f"({'OK' if stored == len(distinct) else 'MISMATCH'}); conversations: "
               f"{account.conversations.count()}; load average {os.getloadavg()[0]:.2f}")
+        # The protocol messages went to the worker (no credentials: they end "not sent").
+        time.sleep(3)
+        states = dict(
+            Message.objects.filter(kind=MessageKind.SYSTEM, account=account)
+            .values("state").annotate(n=Count("id")).values_list("state", "n").order_by()
+        )
+        print(f"automatic messages by state after the run (worker): {states}")
+        mismatch = stored != len(distinct)
     finally:
         for proc in (web, worker):
             if proc.poll() is None:
@@ -207,6 +217,8 @@ def main() -> None:
                     proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
+    if mismatch:
+        sys.exit("stored messages differ from the distinct messages sent")
 
 
 if __name__ == "__main__":
