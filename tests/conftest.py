@@ -14,6 +14,7 @@ Browser fixtures live in ``tests/browser/conftest.py``.
 """
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings as django_settings
@@ -87,6 +88,33 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     missing = _required_services(item) - _available_services()
     if missing:
         pytest.fail(f"CI=true but {_missing_message(missing)}; this test must not be skipped in CI", pytrace=False)
+
+
+# --- the SQLite test database ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> Iterator[None]:
+    """On SQLite the test database is a file (in memory when /dev/shm is there), not ``:memory:``.
+
+    Django's in-memory test database is one shared-cache database for every connection of
+    the process; when two threads write at once (the browser tests' servers, the consumers'
+    threads, the test itself) SQLite answers "database table is locked" at once instead of
+    waiting. A file database takes the settings' WAL journal and busy timeout: writers wait
+    their turn, as in the embedded mode.
+    """
+    import shutil
+    import tempfile
+
+    db = django_settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.sqlite3":
+        yield
+        return
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    folder = tempfile.mkdtemp(prefix="servicedesk-tests-", dir=base)
+    db.setdefault("TEST", {})["NAME"] = os.path.join(folder, "test.sqlite3")
+    yield
+    shutil.rmtree(folder, ignore_errors=True)  # after the database's own teardown
 
 
 # --- environment ----------------------------------------------------------------------

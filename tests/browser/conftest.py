@@ -35,13 +35,9 @@ import pytest
 # Django would refuse the ORM calls the tests make around it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from django.contrib.staticfiles.handlers import (  # noqa: E402
-    ASGIStaticFilesHandler,
-    StaticFilesHandler,
-)
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-from pytest_django.live_server_helper import LiveServer  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -133,45 +129,6 @@ def _save(page: Page, name: str) -> Path:
 def screenshot() -> Callable[[Page, str], Path]:
     """``screenshot(page, "name")`` saves ``test-artifacts/screenshots/name.png``."""
     return _save
-
-
-class _OneRequestAtATime(StaticFilesHandler):
-    """The WSGI live server's handler, answering one request at a time.
-
-    On SQLite the test database lives in memory, and pytest-django hands the one
-    connection object to every request thread of its threaded WSGI server. A page
-    that fires two requests at once (the tab badges' htmx call beside another) then
-    uses one ``sqlite3`` connection from two threads, which fails at random with
-    "bad parameter or other API misuse". The lock holds for the whole response,
-    body included (exports stream from the database), never for an idle keep-alive.
-    """
-
-    lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        with self.lock:
-            result = super().__call__(environ, start_response)
-            try:
-                return [b"".join(result)]
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-
-
-@pytest.fixture(scope="session")
-def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    """pytest-django's ``live_server``, with requests served one at a time (see above)."""
-    addr = (
-        request.config.getvalue("liveserver")
-        or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS")
-        or "localhost"
-    )
-    server = LiveServer(addr, start=False)
-    server.thread.static_handler = _OneRequestAtATime
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
