@@ -25,13 +25,13 @@ import logging
 import time
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
 
 from dashboards import live
 from dashboards.hub import get_hub
+from servicedesk.asyncdb import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 UNAUTHENTICATED = 4401
 
 _SHARED_TTL = 5.0
+# Changes within this time after a change share one count of the tab badges.
+COUNTS_DELAY_SECONDS = 0.25
 _shared: dict[tuple, tuple[float, asyncio.Future]] = {}
 
 # Distinct changes this process has heard of. A rendering keyed by it can be
@@ -105,6 +107,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.last_counts = ""
         self.pending_events: set[str] = set()
         self.flushing: asyncio.Task | None = None
+        self.counts_events: set[str] = set()
+        self.counting: asyncio.Task | None = None
         for group in await database_sync_to_async(live.audience_groups)(user):
             await self._join(group)
         await self.accept()
@@ -113,8 +117,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         hub = get_hub()
         for group in getattr(self, "groups_joined", []):
             await hub.leave(group, self)
-        if getattr(self, "flushing", None) is not None:
-            self.flushing.cancel()
+        for task in (getattr(self, "flushing", None), getattr(self, "counting", None)):
+            if task is not None:
+                task.cancel()
 
     async def _join(self, group: str) -> None:
         if group not in self.groups_joined:
@@ -192,6 +197,19 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if self.flushing is None or self.flushing.done():
             self.flushing = asyncio.ensure_future(self._flush())
 
+    async def _send_counts_soon(self) -> None:
+        await asyncio.sleep(COUNTS_DELAY_SECONDS)
+        events, self.counts_events = tuple(sorted(self.counts_events)), set()
+        try:
+            key = ("counts", self.user.pk, self.grid_tab, events)
+            counts = await _shared_render(key, live.counts_html, self.user, self.grid_tab)
+        except Exception:
+            logger.exception("live badge counts failed for user %s", self.user.pk)
+            return
+        if counts != self.last_counts:
+            self.last_counts = counts
+            await self.send(text_data=counts)
+
     async def live_raw(self, event: dict[str, Any]) -> None:
         """A fixed fragment sent as is: the reference of bench/live_bench.py (bare group_send cost)."""
         await self.send(text_data=str(event.get("text", "")))
@@ -217,13 +235,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.grid_state = state
             if diff:  # the rows first; the badges (counts over whole views) follow
                 await self.send(text_data=diff)
-        # Badges count whole views: with more changes already waiting, the next round counts them.
-        if self.grid_tab and not self.pending:
-            key = ("counts", self.user.pk, self.grid_tab, events, frozenset(changed))
-            counts = await _shared_render(key, live.counts_html, self.user, self.grid_tab)
-            if counts != self.last_counts:
-                parts.append(counts)
-                self.last_counts = counts
+        # Badges count whole views: counted once the rows are out, for every change of the
+        # next moment at once (they would otherwise hold the next change's rows back).
+        if self.grid_tab:
+            self.counts_events.update(events)
+            if self.counting is None or self.counting.done():
+                self.counting = asyncio.ensure_future(self._send_counts_soon())
         if self.ticket_id is not None and self.ticket_id in changed:
             key = ("ticket", self.user.pk, self.ticket_id, self.csrf, events)
             regions = await _shared_render(key, live.ticket_regions, self.user, self.ticket_id, self.csrf)

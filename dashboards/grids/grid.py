@@ -12,6 +12,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from dashboards.grids.columns import Column
 from dashboards.grids.counting import CountFamily, split_count
@@ -116,7 +117,13 @@ class GridView(PanelView):
         One ``FilterSet`` (it deep-copies its filters and form fields, a few ms) serves
         every queryset a request filters: the page's, and its count's, branch by branch.
         """
-        filterset = self.filterset_class(data or None, queryset=qs)
+        if not any(data.get(name) for name in self.filter_param_names):
+            # No header filter has a value: nothing to validate or apply. The FilterSet is
+            # built only if the page's headers show its inputs (a live update never does).
+            return (lambda other: other), SimpleLazyObject(
+                lambda: self.filterset_class(data or None, queryset=qs)
+            )
+        filterset = self.filterset_class(data, queryset=qs)
         if not filterset.is_bound:
             return (lambda other: other), filterset
         if filterset.is_valid():
