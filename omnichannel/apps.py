@@ -23,3 +23,8 @@ class OmnichannelConfig(AppConfig):
         from tickets import hooks
 
         hooks.register(hooks.on_ticket_finalized, tasks_evaluations.on_ticket_finalized)
+
+        # The ticket page links the conversations the viewer may open.
+        from omnichannel.views_live import ticket_detail_context
+
+        hooks.register(hooks.detail_context, ticket_detail_context)

@@ -30,21 +30,13 @@ import logging
 import time
 from typing import Any
 
-from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
 
 from omnichannel import services, views_live
 from omnichannel.publish import PRESENCE_GROUP, agent_group, conversation_group, queue_group
-
-
-def database_sync_to_async(func):
-    """``channels.db.database_sync_to_async`` in the loop's thread pool instead of asgiref's single
-    shared thread: every consumer of the process would otherwise wait for every other one's
-    queries (bench/omni_bench.py). Each call still cleans up its own connections."""
-    return DatabaseSyncToAsync(func, thread_sensitive=False)
-
+from servicedesk.asyncdb import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +78,8 @@ def _render(
         parts.append(views_live.render_list(user, conversation_id, csrf))
     if "wrap_up" in dirty and workspace:
         parts.append(views_live.render_wrap_up(user, csrf))
+    if "agents" in dirty and workspace:
+        parts.append(views_live.render_agents(user, csrf))
     presence = views_live.render_presence(user, csrf) if "presence" in dirty else ""
     return parts, last_message_id, presence
 
@@ -104,6 +98,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.csrf = self.scope.get("cookies", {}).get(settings.CSRF_COOKIE_NAME, "")
         self.groups_joined: list[str] = []
         self.workspace = False
+        self.supervisor = False
         self.conversation_id: int | None = None
         self.last_message_id = 0
         self.last_beat = 0.0
@@ -168,8 +163,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             # A supervisor's "Aguardando em fila" follows the queues they supervise.
             for queue_id in await database_sync_to_async(views_live.supervised_queue_ids)(self.user):
                 await self._join(queue_group(queue_id))
-            # ... and their card "Agentes em pós-atendimento" follows the agents' wrap-ups.
-            if await database_sync_to_async(views_live.is_supervisor)(self.user):
+            # ... and their cards "Agentes em pós-atendimento" and "Agentes" follow the agents' states.
+            self.supervisor = await database_sync_to_async(views_live.is_supervisor)(self.user)
+            if self.supervisor:
                 await self._join(PRESENCE_GROUP)
         self.workspace = True
         if self.conversation_id is not None:
@@ -190,6 +186,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 await self._join(conversation_group(conversation_id))
         # What the page missed between its HTTP rendering and now (or while reconnecting).
         self.dirty.update({"list", "messages", "presence"} if self.conversation_id else {"list", "presence"})
+        if self.supervisor:
+            self.dirty.add("agents")
         await self._flush()
 
     # --- from the channel layer -----------------------------------------------------------------
@@ -210,7 +208,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             if event.get("agent_id") == self.user.pk:
                 self.dirty.update({"presence", "wrap_up"} if self.workspace else {"presence"})
             elif self.workspace and event.get("change") in ("wrap_up", "wrap_up_finished", "state"):
-                self.dirty.add("list")  # a supervisor's wrap-up card (only they join the presence group)
+                # A supervisor's wrap-up and "Agentes" cards (only they join the presence group).
+                self.dirty.update({"list", "agents"})
         elif model == "message" and event.get("change") == "state":
             # Delivery receipt (sent/delivered/read/failed) or fetched media: redraw that message.
             if is_open and event.get("message_id"):

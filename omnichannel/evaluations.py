@@ -278,9 +278,9 @@ def _send_locked(evaluation: Evaluation, now: datetime, *, actor: AbstractBaseUs
         if evaluation.ticket_id is not None:
             record(
                 ticket=evaluation.ticket,
-                kind=EventKind.COMMENT_ADDED,
+                kind=EventKind.EVALUATION_NOT_SENT,
                 actor=None,
-                data={"comment": _("Avaliação SAC Plus não enviada: %(why)s") % {"why": _unreachable(evaluation)}},
+                data={"reason": _unreachable(evaluation), "evaluation_id": evaluation.pk},
                 at=now,
             )
         return False

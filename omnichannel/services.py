@@ -20,8 +20,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db.models import F, OuterRef, Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from omnichannel import routing
@@ -155,6 +155,47 @@ def _event(
     )
 
 
+def _source_text(label) -> str:
+    """A choice's label as its pt-BR source text: the ticket's log stores that and
+    ``tickets.events.event_text`` shows it in the reader's language."""
+    with translation.override(None):
+        return str(label)
+
+
+def _ticket_event_data(conversation: Conversation) -> dict:
+    """What the ticket's log keeps of a conversation: its id (for the link) and the names the sentence shows."""
+    return {
+        "protocol": conversation.protocol,
+        "conversation_id": conversation.pk,
+        "channel": conversation.channel,
+        "channel_name": _source_text(Channel(conversation.channel).label),
+    }
+
+
+def record_conversation_closed(
+    conversation: Conversation, at: datetime, *, actor: AbstractBaseUser | None, summary: str = ""
+) -> None:
+    """"Conversa … encerrada como …" on the conversation's ticket: final status, agent,
+    contact reason ("qualificação") and notes ("notas do atendimento"); ``summary`` for a call."""
+    if conversation.ticket_id is None:
+        return
+    agent = conversation.agent if conversation.agent_id is not None else None
+    reason = conversation.contact_reason if conversation.contact_reason_id is not None else None
+    data = {
+        **_ticket_event_data(conversation),
+        "status": conversation.status,
+        "status_name": _source_text(ConversationStatus(conversation.status).label),
+        "agent_id": conversation.agent_id,
+        "agent": (agent.get_full_name() or agent.get_username()) if agent is not None else "",
+        "contact_reason_id": conversation.contact_reason_id,
+        "contact_reason": reason.name if reason is not None else "",
+        "notes": conversation.notes,
+    }
+    if summary:
+        data["summary"] = summary
+    record(ticket=conversation.ticket, kind=EventKind.CONVERSATION_CLOSED, actor=actor, data=data, at=at)
+
+
 def _message(
     conversation: Conversation,
     kind: str,
@@ -244,20 +285,7 @@ def _close(
     )
     _event(conversation, ConversationEventKind.CLOSED, at, actor=actor, data={"status": status})
     on_conversation_closed(conversation=conversation, status=status)  # SAC Plus evaluation, after commit
-    if conversation.ticket_id is not None:
-        label = ConversationStatus(status).label
-        text = _("Conversa %(protocol)s encerrada: %(status)s.") % {"protocol": conversation.protocol, "status": label}
-        if contact_reason is not None:
-            text += " " + _("Qualificação: %(reason)s.") % {"reason": contact_reason.name}
-        if notes:
-            text += " " + notes
-        record(
-            ticket=conversation.ticket,
-            kind=EventKind.COMMENT_ADDED,
-            actor=actor,
-            data={"comment": text, "conversation_id": conversation.pk, "status": status},
-            at=at,
-        )
+    record_conversation_closed(conversation, at, actor=actor)
     publish_conversation(conversation, "closed", agents=(previous_agent,))
     if previous_agent is not None:
         presence = routing.lock_presence(previous_agent)
@@ -266,6 +294,9 @@ def _close(
             presence.wrap_up_until = at + timedelta(seconds=wrap_up)
             presence.save(update_fields=["wrap_up_until"])
             publish_presence(previous_agent, "wrap_up", state=presence.state)
+            from omnichannel.tasks import end_wrap_up_on_commit  # tasks import this module
+
+            end_wrap_up_on_commit(agent_id=previous_agent, until=presence.wrap_up_until)
         else:
             routing.pull(presence, at)
 
@@ -479,6 +510,25 @@ def agent_wrap_up_finish(*, actor: AbstractBaseUser, agent: AbstractBaseUser) ->
     return presence
 
 
+def agent_wrap_up_expire(*, agent_id: int, until: datetime, at: datetime | None = None) -> list[int] | None:
+    """The wrap-up that was to last until ``until`` ran out: end it and give the agent the oldest
+    waiting conversations (the ids taken).
+
+    ``None``, nothing changed, unless that very wrap-up is still running and over: one ended by
+    hand, restarted by another resolution (a later ``until``) or cleared by going Offline is left
+    alone, so a late, repeated or early timer is harmless. Decided under the presence row lock.
+    """
+    now = at or timezone.now()
+    with transaction.atomic():
+        presence = AgentPresence.objects.select_for_update().filter(pk=agent_id).first()
+        if presence is None or presence.wrap_up_until != until or until > now:
+            return None
+        presence.wrap_up_until = None
+        presence.save(update_fields=["wrap_up_until"])
+        publish_presence(agent_id, "wrap_up_finished", state=presence.state)
+        return routing.pull(presence, now)
+
+
 def agent_pull(*, agent_id: int, at: datetime | None = None) -> list[int]:
     """Give a free agent the oldest waiting conversations (periodic safety net, end of wrap-up)."""
     now = at or timezone.now()
@@ -516,18 +566,13 @@ def _link_ticket(conversation: Conversation, at: datetime, *, actor: AbstractBas
     )
     conversation.ticket = ticket
     conversation.save(update_fields=["ticket"])
-    # "Atendimento protocolo … iniciado": the contact's own protocol, on the ticket's log.
+    # The contact's own protocol and channel on the ticket's log: it opened the ticket, or joined it.
     record(
         ticket=ticket,
-        kind=EventKind.STARTED,
+        kind=EventKind.CONVERSATION_JOINED if joined is not None else EventKind.CONVERSATION_STARTED,
         actor=actor,
-        data={
-            "protocol": conversation.protocol,
-            "conversation_id": conversation.pk,
-            "channel": conversation.channel,
-            "joined": joined is not None,
-        },
-        at=at,
+        data={**_ticket_event_data(conversation), "joined": joined is not None},
+        at=max(at, ticket.opened_at),  # after "Solicitação criada" of the ticket it opened
     )
     _event(conversation, ConversationEventKind.TICKET_LINKED, at, actor=actor, data={"ticket_id": ticket.pk, "joined": joined is not None})
 
@@ -768,23 +813,66 @@ def conversation_customer_message(
         if locked.status == ConversationStatus.BOT:
             _bot_step(locked, text, now)
         elif locked.status == ConversationStatus.IN_PROGRESS:
-            presence = routing.presence_of(locked.agent_id)
-            if presence.state == AgentState.OFFLINE:
-                # Nobody will read it: back to the queue, keeping its place in line.
-                previous = routing.requeue(locked, now)
-                _event(locked, ConversationEventKind.RETURNED, now, data={"agent_id": previous, "reason": "offline"})
-                publish_conversation(locked, "returned", agents=(previous,))
-                routing.route(locked, now, exclude_agent_ids=(previous,))
+            _requeue_if_agent_offline(locked, now)
     return message
 
 
-def conversation_abandon(*, conversation: Conversation) -> Conversation:
-    """The customer left the widget: Abandono while queued, otherwise the conversation's connection was lost."""
+def _requeue_if_agent_offline(locked: Conversation, at: datetime) -> None:
+    """The customer wrote to an agent who went Offline: nobody will read it, so back to the
+    queue, keeping its place in line."""
+    presence = routing.presence_of(locked.agent_id)
+    if presence.state == AgentState.OFFLINE:
+        previous = routing.requeue(locked, at)
+        _event(locked, ConversationEventKind.RETURNED, at, data={"agent_id": previous, "reason": "offline"})
+        publish_conversation(locked, "returned", agents=(previous,))
+        routing.route(locked, at, exclude_agent_ids=(previous,))
+
+
+def conversation_customer_upload(
+    *, conversation: Conversation, files: Sequence[UploadedFile], body: str = ""
+) -> Message:
+    """The widget customer sends files (and optionally a text) with the agent's limits
+    (``validate_message_files``); not while in the bot menu, which only understands answers."""
+    files = list(files)
+    if not files:
+        raise ValidationError({"files": _("Escolha um arquivo para enviar.")})
+    text = _clean_text(body, "body", required=False)
+    validate_message_files(files)
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_conversation(conversation)
         _require_open(locked)
-        status = ConversationStatus.ABANDONED if locked.status in (ConversationStatus.QUEUED, ConversationStatus.BOT) else ConversationStatus.CONNECTION_LOST
+        if locked.status == ConversationStatus.BOT:
+            raise ValidationError({"files": _("Escolha uma opção do menu antes de enviar arquivos.")})
+        message = _message(locked, MessageKind.CUSTOMER, text, now)
+        _store_uploads(message, files)
+        locked.save(update_fields=MESSAGE_FIELDS)
+        if locked.status == ConversationStatus.IN_PROGRESS:
+            _requeue_if_agent_offline(locked, now)
+    return message
+
+
+# The customer still waits for a human: leaving now is Abandono.
+_WAITING_STATUSES = (ConversationStatus.BOT, ConversationStatus.QUEUED)
+
+
+def conversation_abandon(*, conversation: Conversation, only_waiting: bool = False) -> Conversation | None:
+    """The customer left the widget: Abandono while in the bot or the queue, otherwise the
+    conversation's connection was lost.
+
+    ``only_waiting`` (the widget's "leave" and its socket's grace timer): the decision is taken
+    on the row under its lock, so a conversation an agent took, or that ended, since the caller
+    looked is left alone and ``None`` returned instead of being closed on a stale status.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_conversation(conversation)
+        if only_waiting and locked.status not in _WAITING_STATUSES:
+            return None
+        _require_open(locked)
+        status = (
+            ConversationStatus.ABANDONED if locked.status in _WAITING_STATUSES else ConversationStatus.CONNECTION_LOST
+        )
         _close(locked, status, now, actor=None)
     return locked
 
@@ -828,14 +916,19 @@ def conversation_reply(
         if not within_service_window(locked, now):
             raise ValidationError({"body": window_closed_message()})
         message = _message(locked, MessageKind.AGENT, text, now, author=actor)
-        for upload in files:
-            name = os.path.basename(upload.name)[:200]
-            attachment = MessageAttachment(
-                message=message, name=name, size=upload.size, content_type=(upload.content_type or "")[:100]
-            )
-            attachment.file.save(name, upload, save=True)
+        _store_uploads(message, files)
         locked.save(update_fields=MESSAGE_FIELDS)
     return message
+
+
+def _store_uploads(message: Message, files: Sequence[UploadedFile]) -> None:
+    """Files checked by ``validate_message_files``, attached to ``message``."""
+    for upload in files:
+        name = os.path.basename(upload.name)[:200]
+        attachment = MessageAttachment(
+            message=message, name=name, size=upload.size, content_type=(upload.content_type or "")[:100]
+        )
+        attachment.file.save(name, upload, save=True)
 
 
 # WhatsApp's customer-service window: free-form messages only within 24 h of the customer's last one.
@@ -1110,6 +1203,58 @@ def conversation_reroute_unanswered(*, conversation_id: int, at: datetime | None
         _event(locked, ConversationEventKind.REROUTED, now, data={"agent_id": previous, "timeout": locked.queue.answer_timeout})
         publish_conversation(locked, "rerouted", agents=(previous,))
         return routing.route(locked, now, exclude_agent_ids=(previous,))
+
+
+def first_unanswered_customer_message(conversation_id: OuterRef | int, after: OuterRef | datetime):
+    """The time of the customer's first message after ``after`` (the agent's last reply): a query
+    to read with ``.first()``, or a subquery with ``OuterRef``s."""
+    return (
+        Message.objects.filter(conversation_id=conversation_id, kind=MessageKind.CUSTOMER, created_at__gt=after)
+        .order_by("created_at", "id")
+        .values_list("created_at", flat=True)
+    )
+
+
+def conversation_close_agent_inactive(*, conversation_id: int, at: datetime | None = None) -> bool:
+    """Inativa PA: the agent answered, then the customer wrote and the agent has not replied for
+    longer than the queue's inactivity timeout (counted from the customer's first unanswered
+    message). Closed as ``agent_inactive``, the customer told so, the agent's slot freed.
+
+    An assignment never answered is not this: it is re-routed (``conversation_reroute_unanswered``);
+    an agent gone Offline has these conversations returned to the queue already. True if it
+    closed; re-checked under a skip-locked row lock, so a repeated or concurrent run does nothing.
+    """
+    now = at or timezone.now()
+    with transaction.atomic():
+        locked = (
+            Conversation.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("queue")
+            .filter(
+                pk=conversation_id,
+                status=ConversationStatus.IN_PROGRESS,
+                assignment_answered_at__isnull=False,
+                last_customer_message_at__gt=F("last_agent_message_at"),
+            )
+            .first()
+        )
+        if locked is None or not locked.queue.inactivity_timeout:
+            return False
+        owed_since = first_unanswered_customer_message(locked.pk, locked.last_agent_message_at).first()
+        if owed_since is None or now - owed_since < timedelta(seconds=locked.queue.inactivity_timeout):
+            return False
+        _message(
+            locked,
+            MessageKind.SYSTEM,
+            _(
+                "Pedimos desculpas: o atendente não respondeu a tempo e esta conversa foi encerrada. "
+                "Seu protocolo é %(protocol)s; se precisar, fale conosco novamente."
+            )
+            % {"protocol": locked.protocol},
+            now,
+        )
+        locked.save(update_fields=MESSAGE_FIELDS)
+        _close(locked, ConversationStatus.AGENT_INACTIVE, now, actor=None)
+        return True
 
 
 def conversation_check_inactivity(*, conversation_id: int, at: datetime | None = None) -> str | None:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from omnichannel import services, widget
@@ -50,6 +51,8 @@ def _each(ids: list[int], fn: Callable[[int], object]) -> list[object]:
 
 @shared_task(name="omnichannel.reroute_unanswered", acks_late=True)
 def reroute_unanswered() -> dict:
+    """The agent's side timers: an assignment not answered in time goes to another agent; an
+    answered conversation the agent stopped answering is closed as Inativa PA."""
     with single_run("reroute") as ok:
         if not ok:
             return {"skipped": True}
@@ -67,7 +70,30 @@ def reroute_unanswered() -> dict:
         )
         ids = [pk for pk, assigned, timeout in due if assigned + timedelta(seconds=timeout) <= now]
         results = _each(ids, lambda pk: services.conversation_reroute_unanswered(conversation_id=pk, at=now))
-        return {"checked": len(ids), "rerouted": sum(1 for r in results if r)}
+        # Inativa PA: answered once, then the customer wrote and the agent went silent for longer
+        # than the queue's inactivity timeout, counted from the first unanswered customer message.
+        silent = (
+            Conversation.objects.filter(
+                status=ConversationStatus.IN_PROGRESS,
+                assignment_answered_at__isnull=False,
+                queue__inactivity_timeout__gt=0,
+                last_customer_message_at__gt=F("last_agent_message_at"),
+            )
+            .annotate(
+                owed_since=Subquery(
+                    services.first_unanswered_customer_message(OuterRef("pk"), OuterRef("last_agent_message_at"))[:1]
+                )
+            )
+            .order_by("last_agent_message_at")
+            .values_list("pk", "owed_since", "queue__inactivity_timeout")[:BATCH]
+        )
+        inactive = [pk for pk, since, timeout in silent if since and since + timedelta(seconds=timeout) <= now]
+        closed = _each(inactive, lambda pk: services.conversation_close_agent_inactive(conversation_id=pk, at=now))
+        return {
+            "checked": len(ids),
+            "rerouted": sum(1 for r in results if r),
+            "agent_inactive": sum(1 for r in closed if r),
+        }
 
 
 @shared_task(name="omnichannel.close_inactive", acks_late=True)

@@ -34,6 +34,7 @@ urlpatterns = [
     path("mensagens-pre-salvas/<int:pk>/excluir/", views_canned.canned_delete, name="canned_delete"),
     path("conversas/<int:pk>/etiquetas/", views_actions.conversation_tags, name="tags"),
     path("agentes/<int:agent_id>/pos-atendimento/", views_actions.agent_wrap_up_finish, name="agent_wrap_up_finish"),
+    path("agentes/<int:agent_id>/status/", views_actions.agent_force_state, name="agent_state"),
     path("filtro-email/", views_email_filter.filter_list, name="email_filter"),
     path("filtro-email/contagem/", views_email_filter.filter_count, name="email_filter_count"),
     path("filtro-email/aceitar/", views_email_filter.filter_accept, name="email_filter_accept"),

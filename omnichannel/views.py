@@ -27,6 +27,7 @@ from omnichannel.views_live import (
     PRESENCE,
     WORKSPACE,
     access_conversation,
+    agents_context,
     can_use_workspace,
     composer_context,
     is_omni_agent,
@@ -149,6 +150,7 @@ def workspace(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         html += _sidebar_oob(request, conversation.pk)
         return HttpResponse(html)
     context["my_indicators"] = _my_indicators(request.user)
+    context.update(agents_context(request.user))  # a supervisor's "Agentes" card
     return render(request, WORKSPACE, context)
 
 

@@ -1,5 +1,6 @@
-"""More actions of the workspace: conversation tags ("Etiquetas") and a supervisor ending an
-agent's wrap-up ("Concluir pós-atendimento" on their behalf).
+"""More actions of the workspace: conversation tags ("Etiquetas"), a supervisor ending an
+agent's wrap-up ("Concluir pós-atendimento" on their behalf) and forcing an agent's state
+(the "Agentes" card: Online, Ausente with a pause reason, Offline).
 
 Same shape as ``omnichannel.views``: parse the form, check access, call the
 operation, render the partial that changed; a refusal answers 400/403 with the
@@ -9,6 +10,7 @@ form and its pt-BR message, nothing changed.
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,10 +24,12 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
 from omnichannel import services, tagging
+from omnichannel.forms import PresenceForm
 from omnichannel.models import Conversation, Tag
 from omnichannel.views_live import (
     WORKSPACE,
     access_conversation,
+    agents_context,
     list_context,
     pane_context,
     presence_context,
@@ -127,3 +131,38 @@ def agent_wrap_up_finish(request: HttpRequest, agent_id: int) -> HttpResponse:
     context = {**list_context(request.user, active_id), **presence_context(request.user), "wrap_up_error": error}
     html = render_to_string(f"{WORKSPACE}#sidebar", context, request=request)
     return reswap(retarget(HttpResponse(html, status=status), "#omni-sidebar"), "outerHTML")
+
+
+@require_POST
+def agent_force_state(request: HttpRequest, agent_id: int) -> HttpResponse:
+    """A supervisor sets an agent's state ("Agentes" card); the operation checks that the
+    supervisor supervises a team of the agent and records the change as forced by them."""
+    agent = User.objects.filter(pk=agent_id, is_active=True).first()
+    if agent is None:
+        raise Http404
+    form = PresenceForm(request.POST)
+    error = ""
+    status = 200
+    if form.is_valid():
+        try:
+            services.agent_set_state(
+                actor=request.user,
+                agent=agent,
+                state=form.cleaned_data["state"],
+                pause_reason=form.cleaned_data["pause_reason"],
+            )
+        except PermissionDenied as exc:
+            error, status = str(exc) or _("Você não tem permissão para esta ação."), 403
+        except ValidationError as exc:
+            error, status = " ".join(exc.messages), 400
+    else:
+        error, status = " ".join(e for errors in form.errors.values() for e in errors), 400
+    if not request.htmx:
+        if status == 403:
+            raise PermissionDenied(error)
+        if error:  # without htmx (no JavaScript): the page again, with the refusal on top
+            messages.error(request, error)
+        return redirect("omnichannel:workspace")
+    context = agents_context(request.user, error=(agent.pk, error) if error else None)
+    html = render_to_string(f"{WORKSPACE}#agents", context, request=request)
+    return reswap(retarget(HttpResponse(html, status=status), "#omni-agents"), "outerHTML")

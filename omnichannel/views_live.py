@@ -134,6 +134,23 @@ def access_conversation(user: AbstractBaseUser, conversation_id: Any) -> Convers
     raise Http404
 
 
+def ticket_detail_context(*, request: HttpRequest, ticket: Any, stages: Any) -> dict[str, Any]:
+    """The ticket page's links to its conversations (registered in ``tickets.hooks.detail_context``):
+    ``conversation_urls`` maps the id of each conversation of the ticket that the viewer may open in
+    the workspace (the rule of ``access_conversation``) to its page."""
+    user = request.user
+    if not can_use_workspace(user):
+        return {"conversation_urls": {}}
+    rows = Conversation.objects.filter(ticket_id=ticket.pk).values_list("pk", "agent_id", "reserved_for_id", "queue__team_id")
+    return {
+        "conversation_urls": {
+            pk: reverse("omnichannel:conversation", args=[pk])
+            for pk, agent_id, reserved_for_id, team_id in rows
+            if user.pk in (agent_id, reserved_for_id) or (team_id is not None and supervises(user, team_id))
+        }
+    }
+
+
 # --- lists -----------------------------------------------------------------------------------------
 
 
@@ -173,6 +190,79 @@ def agents_in_wrap_up(user: AbstractBaseUser) -> list[AgentPresence]:
     if not is_admin(user):
         qs = qs.filter(agent__teams__id__in=supervised_team_ids(user))
     return list(qs.select_related("agent").order_by("wrap_up_until", "pk").distinct()[:50])
+
+
+AGENTS_SHOWN = 100
+
+
+@dataclass
+class AgentRow:
+    """One line of the supervisor's "Agentes" card: who, in which state, since when."""
+
+    agent: AbstractBaseUser
+    state: str
+    pause_reason: PauseReason | None
+    since: datetime | None  # "Tempo no estado"; none while Offline
+    wrap_up_until: datetime | None
+
+
+def supervised_agents(user: AbstractBaseUser) -> list[AgentRow]:
+    """The omnichannel agents (assigned to an active queue) of the teams ``user`` supervises (an
+    admin: all), Online first, then Ausente, then Offline, each by name; one query."""
+    if not is_supervisor(user):
+        return []
+    from django.contrib.auth import get_user_model
+    from django.db.models import Case, IntegerField, Value, When
+
+    from tickets.models import Team
+
+    qs = get_user_model().objects.filter(
+        is_active=True, pk__in=AgentQueue.objects.filter(queue__active=True).values("agent_id")
+    ).exclude(pk=user.pk)
+    if not is_admin(user):
+        members = Team.members.through.objects.filter(team_id__in=supervised_team_ids(user))
+        qs = qs.filter(pk__in=members.values("user_id"))
+    rank = Case(
+        When(omni_presence__state=AgentState.ONLINE, then=Value(0)),
+        When(omni_presence__state=AgentState.AWAY, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    users = (
+        qs.select_related("omni_presence__pause_reason")
+        .annotate(state_rank=rank)
+        .order_by("state_rank", "first_name", "last_name", "username")[:AGENTS_SHOWN]
+    )
+    now = timezone.now()
+    rows = []
+    for agent in users:
+        presence = getattr(agent, "omni_presence", None)
+        state = presence.state if presence is not None else AgentState.OFFLINE
+        rows.append(
+            AgentRow(
+                agent=agent,
+                state=state,
+                pause_reason=presence.pause_reason if presence is not None else None,
+                since=presence.since if presence is not None and state != AgentState.OFFLINE else None,
+                wrap_up_until=presence.wrap_up_until
+                if presence is not None and presence.wrap_up_until and presence.wrap_up_until > now
+                else None,
+            )
+        )
+    return rows
+
+
+def agents_context(user: AbstractBaseUser, *, error: tuple[int, str] | None = None) -> dict[str, Any]:
+    """The supervisor's "Agentes" card; ``error``: (agent id, message) of a refused change, shown
+    on that agent's line, or on top of the card when the agent is not listed."""
+    agents = supervised_agents(user)
+    listed = error is not None and any(row.agent.pk == error[0] for row in agents)
+    return {
+        "team_agents": agents,
+        "agent_pause_reasons": list(PauseReason.objects.filter(active=True)) if agents else [],
+        "agent_error": error if listed else None,
+        "agents_error": error[1] if error is not None and not listed else "",
+    }
 
 
 @dataclass
@@ -371,6 +461,14 @@ def render_list(user: AbstractBaseUser, active_id: int | None, csrf_secret: str 
 def render_wrap_up(user: AbstractBaseUser, csrf_secret: str = "") -> str:
     request = viewer_request(user, csrf_secret)
     return _oob(render_to_string(f"{WORKSPACE}#wrap_up", presence_context(user), request=request))
+
+
+def render_agents(user: AbstractBaseUser, csrf_secret: str = "") -> str:
+    """The supervisor's "Agentes" card, after an agent's state changed ("" for anyone else)."""
+    if not is_supervisor(user):
+        return ""
+    request = viewer_request(user, csrf_secret)
+    return _oob(render_to_string(f"{WORKSPACE}#agents", agents_context(user), request=request))
 
 
 def render_new_messages(user: AbstractBaseUser, conversation_id: int, after_id: int) -> tuple[str, int]:

@@ -56,10 +56,14 @@ from omnichannel.models import (
     channel_weight,
 )
 from omnichannel.publish import publish_conversation
-from omnichannel.services import _event, _link_ticket, conversation_protocol
+from omnichannel.services import (
+    _event,
+    _link_ticket,
+    conversation_protocol,
+    record_conversation_closed,
+)
 from omnichannel.views_live import access_conversation
-from tickets.events import record
-from tickets.models import Customer, EventKind
+from tickets.models import Customer
 from tickets.roles import is_admin, is_supervisor
 from tickets.selectors import supervised_team_ids
 from tickets.services import next_counter, supervises
@@ -404,14 +408,7 @@ def _create_conversation(call: CallRecord, now: datetime) -> Conversation:
         _event(conversation, ConversationEventKind.ASSIGNED, call.answered_at, data={"agent_id": call.agent_id})
     _event(conversation, ConversationEventKind.CLOSED, call.ended_at, data={"status": status, "outcome": call.outcome})
     _link_ticket(conversation, now, actor=None)
-    if conversation.ticket_id is not None:
-        record(
-            ticket=conversation.ticket,
-            kind=EventKind.COMMENT_ADDED,
-            actor=None,
-            data={"comment": _summary(call), "conversation_id": conversation.pk, "status": status},
-            at=now,
-        )
+    record_conversation_closed(conversation, now, actor=None, summary=_summary(call))
     publish_conversation(conversation, "closed")
     return conversation
 

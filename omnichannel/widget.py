@@ -246,6 +246,11 @@ class WidgetState:
     def waiting(self) -> bool:
         return self.status in WAITING_STATUSES
 
+    @property
+    def accepts_files(self) -> bool:
+        """Files may be sent once past the bot menu (which only understands answers)."""
+        return self.status in (ConversationStatus.QUEUED, ConversationStatus.IN_PROGRESS)
+
 
 def agent_display_name(first_name: str) -> str:
     """The only staff data the customer gets: the agent's first name (or a neutral word)."""

@@ -8,6 +8,9 @@ extension):
 - ``{"action": "leave"}``: the customer leaves the bot or the queue (Abandono);
 - anything else is ignored.
 
+Files go by HTTP (``widget_views.widget_upload``, multipart); the stored message comes back
+here like any other.
+
 The server answers with HTML fragments carrying ``hx-swap-oob`` (the same
 partials the page renders): new messages are appended, the header, the banner
 (queue position, closing) and the bot's quick replies are replaced when they
@@ -22,11 +25,9 @@ queue abandons the conversation after a grace time (a reload reconnects first).
 """
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
-from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
@@ -37,14 +38,7 @@ from django.utils.translation import gettext as _
 from omnichannel import services, widget
 from omnichannel.models import Conversation
 from omnichannel.publish import customer_group, queue_group
-
-
-def database_sync_to_async(func):
-    """``channels.db.database_sync_to_async`` in the loop's thread pool instead of asgiref's single
-    shared thread: every consumer of the process would otherwise wait for every other one's
-    queries (bench/omni_bench.py). Each call still cleans up its own connections."""
-    return DatabaseSyncToAsync(func, thread_sensitive=False)
-
+from servicedesk.asyncdb import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +98,9 @@ def _changes(
     ):
         parts.append(_partial("quick", state=state))
     if previous is None or state.is_open != previous.is_open:
-        parts.append(_partial("composer", state=state))
+        parts.append(_partial("composer", state=state, token=token))
+    elif state.accepts_files != previous.accepts_files:
+        parts.append(_partial("attach", state=state, token=token))
     return "".join(parts), state, last_id
 
 
@@ -152,24 +148,20 @@ def _message_and_changes(
     return (alert, *_changes(conversation_id, token, last_id, previous))
 
 
-def _leave(conversation_id: int) -> None:
-    conversation = Conversation.objects.get(pk=conversation_id)
-    if conversation.status in widget.WAITING_STATUSES:
-        with contextlib.suppress(ValidationError):  # closed meanwhile
-            services.conversation_abandon(conversation=conversation)
+def _leave(conversation_id: int) -> bool:
+    """The customer left: Abandono if the conversation still waits for a human. The service
+    decides under the row lock (taken by an agent or ended meanwhile: nothing changes)."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        return False
+    return services.conversation_abandon(conversation=conversation, only_waiting=True) is not None
 
 
 def _abandon_if_gone(conversation_id: int) -> bool:
     """After the grace time: no socket came back and it still waits → Abandono."""
     if widget.open_sockets(conversation_id):
         return False
-    status = (
-        Conversation.objects.filter(pk=conversation_id).values_list("status", flat=True).first()
-    )
-    if status not in widget.WAITING_STATUSES:
-        return False
-    _leave(conversation_id)
-    return True
+    return _leave(conversation_id)
 
 
 async def abandon_later(conversation_id: int, delay: float) -> bool:

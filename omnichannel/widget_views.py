@@ -9,7 +9,7 @@ also opens the transcript.
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -217,3 +217,69 @@ def widget_file(request: HttpRequest, token: str, file_id: int) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(True, attachment.name)
     response["X-Content-Type-Options"] = "nosniff"
     return _private(response)
+
+
+# The largest multipart body worth parsing: five files of 2 MB plus the form's overhead.
+MAX_UPLOAD_REQUEST_BYTES = services.MAX_FILES_PER_MESSAGE * services.MAX_FILE_BYTES + 256 * 1024
+
+
+def _upload_answer(
+    request: HttpRequest, message: str, status: int, *, retry_after: int | None = None
+) -> HttpResponse:
+    """The chat's alert line (htmx) or the widget's error page; ``message`` empty clears the alert."""
+    if not getattr(request, "htmx", False):
+        return _error(request, message, status, retry_after=retry_after)
+    response = render(
+        request, "omnichannel/widget/chat.html#alert", {"message": message}, status=status
+    )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return _private(response)
+
+
+@embeddable
+@require_POST
+def widget_upload(request: HttpRequest, token: str) -> HttpResponse:
+    """Files the customer sends (multipart, for whoever holds the conversation's token).
+
+    Same limits as the agent's (``services.validate_message_files``); the message reaches the
+    agent's pane and the customer's own chat through the usual publication, not this answer.
+    The CSRF check stays on: the chat page hands its token to htmx (``<body hx-headers>``).
+    """
+    for scope, ident in (("upload_ip", client_ip(request)), ("upload_token", token[:300])):
+        if not widget.rate_limit_hit(scope, ident):
+            return _upload_answer(
+                request,
+                _("Muitos envios em pouco tempo. Aguarde alguns instantes e tente de novo."),
+                429,
+                retry_after=widget.rate_limit(scope)[1],
+            )
+    conversation = widget.conversation_for_token(token)
+    if conversation is None:
+        return _upload_answer(request, _("Conversa não encontrada ou link expirado."), 404)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_UPLOAD_REQUEST_BYTES:  # refused before the body is parsed
+        return _upload_answer(
+            request,
+            _("Envie no máximo %(n)s arquivos de até 2 MB cada.")
+            % {"n": services.MAX_FILES_PER_MESSAGE},
+            413,
+        )
+    try:
+        services.conversation_customer_upload(
+            conversation=conversation,
+            files=request.FILES.getlist("files"),
+            body=request.POST.get("body", ""),
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        message = " ".join(getattr(exc, "messages", None) or [str(exc)])
+        return _upload_answer(request, message, 403 if isinstance(exc, PermissionDenied) else 400)
+    if not getattr(request, "htmx", False):
+        entry_point = conversation.entry_menu.entry_point if conversation.entry_menu_id else ""
+        if entry_point:
+            return redirect("widget:page", entry_point=entry_point)
+        return _private(HttpResponse(status=204))
+    return _upload_answer(request, "", 200)

@@ -224,6 +224,8 @@ OMNICHANNEL_WIDGET_RATE_LIMITS = {
     "transcript_token": "10/60",
     "file_ip": "60/60",
     "file_token": "30/60",
+    "upload_ip": "30/60",
+    "upload_token": "10/60",
 }
 for _item in env_list("OMNICHANNEL_WIDGET_RATE_LIMITS", []):
     _scope, _sep, _rate = _item.partition("=")

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from tickets.models import EventKind, Ticket, TicketEvent
 
@@ -33,9 +34,17 @@ class _Defaults(dict):
         return ""
 
 
+# Data keys whose values are stored as the pt-BR source text of a translatable label
+# (a conversation's channel and status): shown in the reader's language.
+TRANSLATED_KEYS = ("channel_name", "status_name")
+
+
 def event_text(event: TicketEvent) -> str:
     """The sentence the timeline and the "Interações" grid show for an event."""
     local = timezone.localtime(event.created_at)
     values = _Defaults({k: v for k, v in (event.data or {}).items() if isinstance(v, str | int | float)})
+    for key in TRANSLATED_KEYS:
+        if values.get(key):
+            values[key] = gettext(str(values[key]))
     values["at"] = date_format(local, "d/m/Y H:i:s")
     return str(EventKind(event.kind).label).format_map(values)

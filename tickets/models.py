@@ -770,6 +770,17 @@ class EventKind(models.TextChoices):
     TEAM_TRANSFERRED = "team_transferred", _("Atendimento transferido para a equipe {team} em {at}")
     SERVICE_ORDER_COMPLETED = "service_order_completed", _("O.S. concluída em {at}")
     REOPENED = "reopened", _("Atendimento reaberto em {at}")
+    # Omnichannel conversations on the ticket ({protocol} is the conversation's own, C2026.000123).
+    CONVERSATION_STARTED = "conversation_started", _(
+        "Atendimento aberto pela conversa {protocol} ({channel_name}) em {at}"
+    )
+    CONVERSATION_JOINED = "conversation_joined", _(
+        "Conversa {protocol} ({channel_name}) vinculada a este atendimento em {at}"
+    )
+    CONVERSATION_CLOSED = "conversation_closed", _(
+        "Conversa {protocol} ({channel_name}) encerrada como {status_name} em {at}"
+    )
+    EVALUATION_NOT_SENT = "evaluation_not_sent", _("Avaliação SAC PLUS não enviada em {at}: {reason}")
 
 
 class TicketEvent(models.Model):

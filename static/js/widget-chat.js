@@ -45,7 +45,7 @@
   document.addEventListener("htmx:wsError", function () { setConnection("offline"); });
 
   document.addEventListener("htmx:wsAfterSend", function (event) {
-    var form = event.target.closest ? event.target.closest("form.widget-composer") : null;
+    var form = event.target.closest ? event.target.closest("form.widget-composer-form") : null;
     if (form) {
       form.reset();
       var box = form.querySelector("textarea");
@@ -61,6 +61,38 @@
         notifyParent("message");
       }
     }
+  });
+
+  // Files go by HTTP (form#widget-upload); the message itself comes back over the socket.
+  // A refusal (4xx) carries the alert line to show, in pt-BR: swap it like a success.
+  function uploadForm(detail) {
+    var elt = detail && detail.requestConfig && detail.requestConfig.elt;
+    return elt && elt.id === "widget-upload" ? elt : null;
+  }
+
+  function showAlert(text) {
+    var alert = byId("widget-alert");
+    if (!alert) { return; }
+    alert.textContent = text;
+    alert.classList.toggle("is-visible", !!text);
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (!uploadForm(detail)) { return; }
+    var status = detail.xhr.status;
+    if (status >= 400 && status < 500 && detail.xhr.responseText.indexOf('id="widget-alert"') !== -1) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = uploadForm(event.detail);
+    if (!form) { return; }
+    form.reset();
+    // Not successful: a 5xx, or no answer at all (network down; htmx leaves the flag unset).
+    if (!event.detail.successful) { showAlert(form.dataset.errorLabel || ""); }
   });
 
   document.addEventListener("keydown", function (event) {

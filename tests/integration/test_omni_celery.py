@@ -6,7 +6,8 @@ on the test database), consuming a queue of its own to which the
 sends it (``send_task`` of its ``CELERY_BEAT_SCHEDULE`` entry); the clocks are
 moved back in the database instead of waiting. Proved here: customer
 inactivity warns first and then closes as ``inactivity``; an unanswered
-assignment is re-routed to another agent; a waiting widget conversation whose
+assignment is re-routed to another agent; an agent who stopped answering is
+closed as Inativa PA (``agent_inactive``); a waiting widget conversation whose
 customer's sockets stopped stamping (a crashed web process) is closed as
 Abandono, with the stamp in the shared Redis cache.
 """
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from omnichannel import services, widget
 from omnichannel.models import (
+    AgentPresence,
     AgentQueue,
     AgentState,
     Conversation,
@@ -139,6 +141,34 @@ def test_an_unanswered_assignment_is_rerouted_by_the_worker(worker, chat, agent,
     event = ConversationEvent.objects.get(conversation=conversation, kind=ConversationEventKind.REROUTED)
     assert event.data == {"agent_id": agent.pk, "timeout": 120}
     assert Conversation.objects.get(pk=conversation.pk).status == ConversationStatus.IN_PROGRESS
+
+
+def test_a_silent_agent_is_closed_as_agent_inactive_by_the_worker(worker, chat, agent):  # noqa: F811
+    _online(agent)
+    conversation = _start(chat)
+    services.conversation_reply(actor=agent, conversation=conversation, body="Pode reiniciar o roteador?")
+    services.conversation_customer_message(conversation=conversation, body="Reiniciei, e agora?")
+    # The agent has not answered for 10 minutes (the queue's timeout is 5).
+    back = timedelta(minutes=10)
+    Message.objects.filter(conversation=conversation).update(created_at=F("created_at") - back)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        assigned_at=F("assigned_at") - back,
+        assignment_answered_at=F("assignment_answered_at") - back,
+        last_message_at=F("last_message_at") - back,
+        last_agent_message_at=F("last_agent_message_at") - back,
+        last_customer_message_at=F("last_customer_message_at") - back,
+    )
+
+    _beat("omni-reroute-unanswered")
+    wait_for(
+        lambda: Conversation.objects.get(pk=conversation.pk).status == ConversationStatus.AGENT_INACTIVE,
+        what=f"the worker to close as agent_inactive (log: {worker.log_path})",
+    )
+    closed = Conversation.objects.get(pk=conversation.pk)
+    assert closed.ended_at is not None and closed.ended_by is None
+    assert AgentPresence.objects.get(pk=agent.pk).load == 0
+    event = ConversationEvent.objects.get(conversation=conversation, kind=ConversationEventKind.CLOSED)
+    assert event.data == {"status": "agent_inactive"}
 
 
 def test_a_widget_customer_whose_sockets_went_silent_is_abandoned_by_the_worker(worker, chat):  # noqa: F811

@@ -228,3 +228,23 @@ def test_supervisor_sees_the_waiting_line_change_live(supervisor, queue):
         return html
 
     assert 'id="omni-queued"' in run(scenario)
+
+
+def test_supervisor_sees_the_agents_card_change_live(supervisor, agent, queue, reasons):
+    go_online(agent)
+    cookie = session_cookie(supervisor)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "workspace"})
+        await receive_until(comm, 'id="omni-agents"')
+        # The agent pauses from their own top bar: the supervisor's card follows.
+        await db(services.agent_set_state)(actor=agent, agent=agent, state=AgentState.AWAY, pause_reason=reasons["lunch"])
+        html = await receive_until(comm, f'data-omni-agent="{agent.pk}" data-state="away"')
+        await comm.disconnect()
+        return html
+
+    html = run(scenario)
+    assert 'id="omni-agents" hx-swap-oob="outerHTML"' in html
+    assert "Almoço" in html

@@ -49,8 +49,10 @@ def test_start_gives_a_protocol_told_in_the_first_automatic_message_and_opens_a_
     ticket = conversation.ticket
     assert (ticket.customer, ticket.team, ticket.origin, ticket.closed_at) == (customer, queue.team, Origin.LIVE_CHAT, None)
     assert ticket.protocol == f"{year}.000001"  # the tickets' own gap-free sequence
-    started = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.STARTED, data__conversation_id=conversation.pk)
-    assert started.get().text.startswith(f"Atendimento protocolo {conversation.protocol} iniciado em ")
+    started = TicketEvent.objects.filter(
+        ticket=ticket, kind=EventKind.CONVERSATION_STARTED, data__conversation_id=conversation.pk
+    )
+    assert started.get().text.startswith(f"Atendimento aberto pela conversa {conversation.protocol} (Live Chat) em ")
     assert (conversation.status, conversation.queued_at is not None) == (ConversationStatus.QUEUED, True)
 
 
@@ -63,8 +65,11 @@ def test_a_new_conversation_joins_the_customers_open_ticket_of_the_same_queue(qu
     assert second.ticket == first.ticket
     assert third.ticket != first.ticket
     assert Ticket.objects.filter(customer=customer).count() == 2
-    joined = TicketEvent.objects.get(ticket=first.ticket, kind=EventKind.STARTED, data__conversation_id=second.pk)
+    joined = TicketEvent.objects.get(
+        ticket=first.ticket, kind=EventKind.CONVERSATION_JOINED, data__conversation_id=second.pk
+    )
     assert joined.data["joined"] is True
+    assert joined.text.startswith(f"Conversa {second.protocol} (Live Chat) vinculada a este atendimento em ")
 
 
 def test_a_contact_without_document_gets_a_ticket_once_the_agent_links_the_customer(agent, queue, customer):
@@ -183,10 +188,11 @@ def test_finish_with_contact_reason_ends_the_conversation_and_logs_it_on_the_tic
     )
     assert conversation.human_started_at <= conversation.human_ended_at == conversation.ended_at
     assert AgentPresence.objects.get(pk=agent.pk).load == 0
-    comment = TicketEvent.objects.get(ticket=conversation.ticket, kind=EventKind.COMMENT_ADDED)
-    assert comment.data["comment"] == (
-        f"Conversa {conversation.protocol} encerrada: Concluído. Qualificação: Sem conexão. ONU reiniciada."
+    closed = TicketEvent.objects.get(ticket=conversation.ticket, kind=EventKind.CONVERSATION_CLOSED)
+    assert (closed.data["status"], closed.data["contact_reason"], closed.data["notes"]) == (
+        "concluded", "Sem conexão", "ONU reiniciada.",
     )
+    assert not TicketEvent.objects.filter(ticket=conversation.ticket, kind=EventKind.COMMENT_ADDED).exists()
     with pytest.raises(ValidationError) as exc:
         services.conversation_finish(actor=agent, conversation=conversation, contact_reason=contact_reason)
     assert exc.value.messages == [f"A conversa {conversation.protocol} já foi encerrada (Concluído)."]

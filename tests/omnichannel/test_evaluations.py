@@ -151,8 +151,10 @@ def test_a_customer_without_email_is_recorded_as_not_sent(
     evaluation = Evaluation.objects.get(ticket=claimed_ticket)
     assert evaluation.send_count == 0 and evaluation.last_sent_at is None
     assert mailoutbox == []
-    note = TicketEvent.objects.filter(ticket=claimed_ticket, kind=EventKind.COMMENT_ADDED).latest("id")
-    assert note.data["comment"] == "Avaliação SAC Plus não enviada: o cliente não tem e-mail cadastrado."
+    note = TicketEvent.objects.get(ticket=claimed_ticket, kind=EventKind.EVALUATION_NOT_SENT)
+    assert note.data == {"reason": "o cliente não tem e-mail cadastrado.", "evaluation_id": evaluation.pk}
+    assert note.text.startswith("Avaliação SAC PLUS não enviada em ")
+    assert note.text.endswith(": o cliente não tem e-mail cadastrado.")
 
 
 # --- token rules ------------------------------------------------------------------------------

@@ -165,11 +165,11 @@ def test_unanswered_conversation_is_rerouted_by_the_periodic_task(agent, teammat
     assert fresh(conversation).agent == agent
 
     with time_machine.travel(timezone.now() + timedelta(seconds=119), tick=False):
-        assert tasks.reroute_unanswered() == {"checked": 0, "rerouted": 0}
+        assert tasks.reroute_unanswered() == {"checked": 0, "rerouted": 0, "agent_inactive": 0}
     with time_machine.travel(timezone.now() + timedelta(seconds=121), tick=False):
-        assert tasks.reroute_unanswered() == {"checked": 1, "rerouted": 1}
+        assert tasks.reroute_unanswered() == {"checked": 1, "rerouted": 1, "agent_inactive": 0}
         # Idempotent: the new assignment has its own fresh timeout.
-        assert tasks.reroute_unanswered() == {"checked": 0, "rerouted": 0}
+        assert tasks.reroute_unanswered() == {"checked": 0, "rerouted": 0, "agent_inactive": 0}
 
     assert fresh(conversation).agent == teammate
     assert load(agent) == 0

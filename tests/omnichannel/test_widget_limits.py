@@ -36,7 +36,7 @@ def test_the_defaults_are_the_documented_values(settings):
     assert widget.rate_limit("message_token") == (20, 60)
     assert set(settings.OMNICHANNEL_WIDGET_RATE_LIMITS) == {
         "page_ip", "start_ip", "connect_ip", "connect_token", "message_ip", "message_token",
-        "transcript_ip", "transcript_token", "file_ip", "file_token",
+        "transcript_ip", "transcript_token", "file_ip", "file_token", "upload_ip", "upload_token",
     }
 
 

@@ -100,7 +100,7 @@ def test_known_customer_gets_a_ticket_with_the_protocol_event(client, wa_account
     assert post(client, wa_account, whatsapp_message(WA_ID, "oi", msg_id="wamid.K1")).status_code == 200
     conversation = Conversation.objects.get()
     assert conversation.customer == customer and conversation.ticket is not None
-    event = conversation.ticket.events.get(kind=EventKind.STARTED, data__conversation_id=conversation.pk)
+    event = conversation.ticket.events.get(kind=EventKind.CONVERSATION_STARTED, data__conversation_id=conversation.pk)
     assert event.data["protocol"] == conversation.protocol and event.data["channel"] == "whatsapp"
 
 

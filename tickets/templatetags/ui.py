@@ -1,4 +1,6 @@
-"""Template helpers for the Bootstrap markup of forms."""
+"""Template helpers: the Bootstrap markup of forms, a dictionary lookup."""
+
+from typing import Any
 
 from django import forms, template
 from django.forms.boundfield import BoundField
@@ -27,3 +29,11 @@ def bs(field: BoundField) -> SafeString | BoundField:
     if field.errors and "is-invalid" not in classes:
         classes.append("is-invalid")
     return field.as_widget(attrs={"class": " ".join(classes)})
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """``mapping[key]``, or ``None`` when there is no mapping or no such key."""
+    if not hasattr(mapping, "get"):
+        return None
+    return mapping.get(key)
