@@ -40,7 +40,7 @@ UNAUTHENTICATED = 4401
 
 _SHARED_TTL = 5.0
 # Changes within this time after a change share one count of the tab badges.
-COUNTS_DELAY_SECONDS = 0.25
+COUNTS_DELAY_SECONDS = 0.1
 _shared: dict[tuple, tuple[float, asyncio.Future]] = {}
 
 # Distinct changes this process has heard of. A rendering keyed by it can be
