@@ -379,7 +379,8 @@ def handle(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
     raw = request.body
     payload = parse_json(raw)
     parsed = parse_inbound_json(payload, raw)
-    audit = {k: v for k, v in payload.items() if k not in ("attachments", "html")}
+    # Everything but the attachments' contents, which are kept once, as the message's files.
+    audit = {k: v for k, v in payload.items() if k != "attachments"}
     audit["attachments"] = [{"filename": f.name, "size": len(f.content)} for f in parsed.files]
     if not keep_raw(account, json.dumps(audit, ensure_ascii=False), kind="email-parse",
                     dedupe_key=_dedupe_key(parsed.message_id)):
@@ -429,8 +430,13 @@ def max_email_bytes() -> int:
     return inbound_max_bytes() * 2
 
 
+# The audit copy of an e-mail is its whole source up to this size, else its header only
+# (the body and attachments are kept anyway, as the message and its files).
+RAW_AUDIT_MAX_BYTES = 256 * 1024
+
+
 def _store_one(account: ChannelAccount, uid: int, raw: bytes, *, oversized: bool) -> bool:
-    header = raw.split(b"\r\n\r\n", 1)[0][:20_000]
+    header = raw if len(raw) <= RAW_AUDIT_MAX_BYTES else raw.split(b"\r\n\r\n", 1)[0][:20_000]
     try:
         parsed = parse_bytes(raw, oversized=oversized)
     except BadPayload:

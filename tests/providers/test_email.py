@@ -255,6 +255,8 @@ def test_inbound_parse_stores_the_email_with_attachment(client, email_account, d
     assert message.conversation.contact_name == "José Ñandú"
     attachment = message.attachments.get()
     assert attachment.name == "log.txt" and attachment.file.read() == content
+    audit = json.loads(InboundEvent.objects.get(kind="email-parse").body)
+    assert audit["text"] == body["text"] and audit["attachments"] == [{"filename": "log.txt", "size": len(content)}]
     # Re-delivered: stored once.
     again = post(client, email_account, body)
     assert again.status_code == 200 and again.json()["stored"] == 0
@@ -405,6 +407,9 @@ def test_poll_reads_new_emails_and_advances_the_uid(imap_account, mailbox):
     assert Conversation.objects.count() == 1
     second = Message.objects.get(external_id="<i2@example.com>")
     assert second.attachments.get().name == "print.png"
+    # The audit copy is the e-mail's whole source (header, body and the attachment's part).
+    audit = InboundEvent.objects.get(kind="email-imap", body__contains="<i2@example.com>").body
+    assert "Message-ID: <i2@example.com>" in audit and 'filename="print.png"' in audit
     # Nothing new: nothing read. A new one: only it.
     assert provider.poll_mailbox(imap_account) == {"read": 0, "stored": 0}
     server.deliver(user, password, raw_email(msgid="<i3@example.com>", subject="Outro assunto"))
