@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 from sla.businesstime import add_business_us
 from sla.calendars import calendar_infos
 from sla.models import ClockState, MatrixPolicy, ProcessPolicy, SlaClock, SlaPolicy
-from sla.services import warning_window
+from sla.services import sync_ticket_breaches, warning_window
 from tickets.models import EventKind, Ticket, TicketEvent
 from tickets.publish import publish_on_commit, publish_ticket_change, team_group
 
@@ -336,8 +336,23 @@ def _write(changes: list[tuple], now: datetime) -> int:
                 f" FROM sla_recompute_us AS t WHERE c.ticket_id = t.ticket_id AND c.version = t.version"
                 f" AND c.stopped_at IS NULL AND c.state IN {states}"
             )
+            # Lock the tickets whose breach time may be cleared before their clocks, in the order
+            # of the ticket operations (ticket, then clock), so the two never deadlock.
+            tickets = connection.ops.quote_name(Ticket._meta.db_table)
+            cursor.execute(
+                f"SELECT tk.id FROM {tickets} AS tk JOIN sla_recompute_us AS t ON tk.id = t.ticket_id"  # noqa: S608
+                " WHERE tk.sla_breached_at IS NOT NULL ORDER BY tk.id FOR NO KEY UPDATE OF tk"
+            )
             cursor.execute(sql, params)
-            return cursor.rowcount
+            updated = cursor.rowcount
+            # The tickets' copy of the breach time (the late panels read it), in the same transaction.
+            cursor.execute(
+                f"UPDATE {tickets} AS tk SET sla_breached_at = c.breached_at"  # noqa: S608
+                f" FROM sla_recompute_us AS t, {_table()} AS c"
+                " WHERE tk.id = t.ticket_id AND c.ticket_id = t.ticket_id"
+                " AND tk.sla_breached_at IS DISTINCT FROM c.breached_at"
+            )
+            return updated
     # SQLite (the embedded default): one prepared statement, executed per row.
     sql = (
         f"UPDATE {_table()} AS c SET due_at = %(due)s, first_response_due_at = %(fr)s,"  # noqa: S608
@@ -358,7 +373,9 @@ def _write(changes: list[tuple], now: datetime) -> int:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, batch)
-        return cursor.rowcount if cursor.rowcount is not None and cursor.rowcount >= 0 else len(batch)
+        updated = cursor.rowcount if cursor.rowcount is not None and cursor.rowcount >= 0 else len(batch)
+    sync_ticket_breaches(ticket_ids=[change[0] for change in changes])
+    return updated
 
 
 # --- scans ------------------------------------------------------------------------------------
@@ -420,6 +437,26 @@ def _mark_batch(*, to_state: str, now: datetime, limit: int) -> tuple[list[tuple
     else:
         where = "{p}state = 'running' AND {p}due_at > %(now)s AND {p}due_at <= %(risk)s"
         sets = "state = 'at_risk', at_risk_at = %(now)s, version = {p}version + 1"
+    # PostgreSQL: a breach is copied to the ticket (``sla_breached_at``) in the same statement.
+    sync = (
+        f" ticket_sync AS (UPDATE {tickets_table} AS s SET sla_breached_at = flipped.due_at FROM flipped"  # noqa: S608
+        f" WHERE s.id = flipped.ticket_id),"
+        if to_state == ClockState.BREACHED
+        else ""
+    )
+    # A breach also writes the ticket row: lock it with the clock, skipping tickets an operation
+    # holds (it locks the ticket, then the clock; the next scan takes them).
+    if to_state == ClockState.BREACHED:
+        p = "d."
+        due_select = (
+            f"d.ticket_id FROM {table} AS d JOIN {tickets_table} AS dt ON dt.id = d.ticket_id"
+            f" WHERE {where.format(p='d.')}"
+        )
+        due_lock = "FOR UPDATE OF d SKIP LOCKED FOR NO KEY UPDATE OF dt SKIP LOCKED"
+    else:
+        p = ""
+        due_select = f"ticket_id FROM {table} WHERE {where.format(p='')}"
+        due_lock = "FOR UPDATE SKIP LOCKED"
     params = {
         "now": _db_dt(now), "risk": _db_dt(now + warning_window()), "limit": limit,
         "kind": str(EventKind.SLA_CHANGED.value), "change": change,
@@ -427,11 +464,11 @@ def _mark_batch(*, to_state: str, now: datetime, limit: int) -> tuple[list[tuple
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"WITH due AS (SELECT ticket_id FROM {table} WHERE {where.format(p='')} ORDER BY due_at"  # noqa: S608
-                f" LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
+                f"WITH due AS (SELECT {due_select} ORDER BY {p}due_at"  # noqa: S608
+                f" LIMIT %(limit)s {due_lock}),"
                 f" flipped AS (UPDATE {table} AS c SET {sets.format(p='c.')} FROM due, {tickets_table} AS t"
                 f" WHERE c.ticket_id = due.ticket_id AND t.id = c.ticket_id AND {where.format(p='c.')}"
-                f" RETURNING c.ticket_id, c.due_at, t.team_id),"
+                f" RETURNING c.ticket_id, c.due_at, t.team_id),{sync}"
                 f" events AS (INSERT INTO {events_table} (ticket_id, kind, actor_id, created_at, data)"
                 f" SELECT ticket_id, %(kind)s, NULL, %(now)s,"
                 f" jsonb_build_object('change', %(change)s::text, 'due_at',"
@@ -451,6 +488,8 @@ def _mark_batch(*, to_state: str, now: datetime, limit: int) -> tuple[list[tuple
         flipped = cursor.fetchall()
         if not flipped:
             return [], False
+        if to_state == ClockState.BREACHED:
+            sync_ticket_breaches(ticket_ids=[row[0] for row in flipped])
         teams = dict(
             Ticket.objects.filter(pk__in=[row[0] for row in flipped]).values_list("pk", "team_id")
         )

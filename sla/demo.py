@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 
 from sla.businesstime import add_business_time
 from sla.calendars import calendar_info
@@ -167,8 +168,27 @@ def write_clocks(first_id: int, last_id: int, now: datetime, *, bulk: bool = Fal
     if loader is not None:
         loader.reattach()
         analyze([SlaClock])
+    _copy_breaches(first_id, last_id)
     _demo_interventions(rng, now)
     return written
+
+
+def _copy_breaches(first_id: int, last_id: int) -> None:
+    """The tickets' copy of their clocks' breach times (``Ticket.sla_breached_at``), set-based."""
+    if connection.vendor != "postgresql":
+        breached = SlaClock.objects.filter(breached_at__isnull=False, ticket_id__gte=first_id, ticket_id__lte=last_id)
+        Ticket.objects.filter(pk__in=breached.values("ticket_id")).update(
+            sla_breached_at=Subquery(breached.filter(ticket_id=OuterRef("pk")).values("breached_at")[:1])
+        )
+        return
+    tickets = connection.ops.quote_name(Ticket._meta.db_table)
+    clocks = connection.ops.quote_name(SlaClock._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {tickets} AS t SET sla_breached_at = c.breached_at FROM {clocks} AS c"  # noqa: S608
+            " WHERE c.ticket_id = t.id AND c.breached_at IS NOT NULL AND c.ticket_id BETWEEN %s AND %s",
+            [first_id, last_id],
+        )
 
 
 def _demo_interventions(rng: random.Random, now: datetime) -> None:

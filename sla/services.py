@@ -31,7 +31,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -120,6 +120,20 @@ def _counting_state(clock: SlaClock, now: datetime) -> None:
         clock.at_risk_at = None
 
 
+def _sync_ticket_breach(clock: SlaClock) -> None:
+    """Copy the clock's breach time to its ticket (``Ticket.sla_breached_at``, read by the late panels)."""
+    Ticket.objects.filter(pk=clock.ticket_id).update(sla_breached_at=clock.breached_at)
+
+
+def sync_ticket_breaches(*, ticket_ids: list[int]) -> None:
+    """``_sync_ticket_breach`` for many tickets in one statement (the batch paths)."""
+    if not ticket_ids:
+        return
+    Ticket.objects.filter(pk__in=ticket_ids).update(
+        sla_breached_at=Subquery(SlaClock.objects.filter(ticket_id=OuterRef("pk")).values("breached_at")[:1])
+    )
+
+
 def _publish(ticket: Ticket) -> None:
     publish_ticket_change(ticket.pk, ticket.team_id, "sla")
 
@@ -146,6 +160,8 @@ def clock_start(*, ticket: Ticket, at: datetime, policy: SlaPolicy | None = None
     if existing is not None:
         clock.version = existing.version + 1
     clock.save(force_insert=existing is None, force_update=existing is not None)
+    if existing is not None and existing.breached_at is not None:
+        _sync_ticket_breach(clock)
     return clock
 
 
@@ -154,6 +170,7 @@ def clock_stop(*, ticket: Ticket, at: datetime) -> SlaClock | None:
     clock = SlaClock.objects.select_for_update().select_related("policy", "calendar").filter(pk=ticket.pk).first()
     if clock is None or clock.state not in (*OPEN_STATES, ClockState.BREACHED) or clock.stopped_at is not None:
         return clock
+    breached_before = clock.breached_at
     if clock.state == ClockState.PAUSED and clock.paused_at is not None:
         info = calendar_info(clock.calendar)
         clock.paused_seconds += int(business_time_between(info.spec, clock.paused_at, at).total_seconds())
@@ -168,6 +185,8 @@ def clock_stop(*, ticket: Ticket, at: datetime) -> SlaClock | None:
     clock.stopped_at = at
     clock.version += 1
     clock.save()
+    if clock.breached_at != breached_before:
+        _sync_ticket_breach(clock)
     return clock
 
 
@@ -186,6 +205,7 @@ def clock_follow_policy(*, ticket: Ticket, at: datetime, actor: AbstractBaseUser
         return clock
     if clock.stopped_at is not None:
         return clock
+    breached_before = clock.breached_at
     info = calendar_info(policy.calendar)
     if clock.calendar_id != policy.calendar_id and clock.paused_at is not None:
         # The pause so far was counted on the old calendar: close it there and reopen on the new one.
@@ -200,6 +220,8 @@ def clock_follow_policy(*, ticket: Ticket, at: datetime, actor: AbstractBaseUser
         _counting_state(clock, at)
     clock.version += 1
     clock.save()
+    if clock.breached_at != breached_before:
+        _sync_ticket_breach(clock)
     record(ticket=ticket, kind=EventKind.SLA_CHANGED, actor=actor, data={"change": "policy", "policy": policy.name}, at=at)
     return clock
 
@@ -297,7 +319,9 @@ def _locked_clock(actor: AbstractBaseUser, ticket: Ticket, expected_version: int
     """Permission, visibility, an open ticket and its clock under a row lock."""
     if not actor.has_perm(PERMISSION):
         raise PermissionDenied(_("Você não tem permissão para modificar o SLA."))
-    visible = access_ticket(actor, ticket.pk)
+    # The ticket first, then its clock: the order of the ticket operations that move the clock
+    # (finalize, reopen, edit), so that the two never deadlock over the ticket's breach time.
+    visible = access_ticket(actor, ticket.pk, for_update=True)
     if visible.closed_at is not None:
         raise ValidationError(
             _("O atendimento %(code)s está finalizado: o SLA não pode ser modificado.") % {"code": visible.code}
@@ -334,6 +358,7 @@ def _intervene(
 ) -> SlaIntervention:
     clock.version += 1
     clock.save()
+    _sync_ticket_breach(clock)
     intervention = SlaIntervention.objects.create(
         ticket=ticket,
         kind=kind,

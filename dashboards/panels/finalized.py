@@ -16,7 +16,6 @@ from dashboards.grids.periods import days_start, today_start
 from dashboards.grids.registry import TOOL_EXPORT, TOOL_REFRESH, TOOL_RESEND_EVALUATION, register
 from dashboards.panels import columns as c
 from dashboards.panels.common import FINALIZED
-from sla.models import ClockState
 
 TOOLS = (TOOL_RESEND_EVALUATION, TOOL_REFRESH, TOOL_EXPORT)
 
@@ -42,9 +41,8 @@ def finalized_30_days(user: AbstractBaseUser, now: datetime) -> QuerySet:
 
 def finalized_late_30_days(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Finalizados com atraso nos últimos 30 dias: finalized in the last 30 calendar days with the
-    SLA clock breached (state "Atrasado" or a breach time recorded)."""
-    late = Q(sla_clock__state=ClockState.BREACHED) | Q(sla_clock__breached_at__isnull=False)
-    return finalized_30_days(user, now).filter(late)
+    SLA clock breached (a breach time recorded, copied to the ticket; every "Atrasado" clock has one)."""
+    return finalized_30_days(user, now).filter(sla_breached_at__isnull=False)
 
 
 def _columns():

@@ -3,7 +3,9 @@
 A ticket belongs to a view when its SLA clock's breach time (``breached_at``,
 set by the SLA breach scan) falls in the period: the last 24 hours (rolling),
 the last 7 or 30 calendar days (since local midnight 6 / 29 days ago), or
-ever ("todos").
+ever ("todos"). The rules read the ticket's copy of it (``sla_breached_at``,
+kept by the sla app), so one index holds it with the visibility columns and
+no query joins the clocks to filter or count.
 
 "Horas de atraso" is wall-clock hours past the deadline: until the
 finalization for a finalized ticket (``closed_at - due_at``), until now for
@@ -30,22 +32,22 @@ TOOLS = (TOOL_EXPORT,)
 
 def breached(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Todos atendimentos atrasados: visible tickets whose SLA clock has a breach time."""
-    return visible(user).filter(sla_clock__breached_at__isnull=False)
+    return visible(user).filter(sla_breached_at__isnull=False)
 
 
 def breached_24_hours(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Atrasados nas últimas 24 horas: breached at or after ``now - 24 h``."""
-    return visible(user).filter(sla_clock__breached_at__gte=hours_start(now, 24))
+    return visible(user).filter(sla_breached_at__gte=hours_start(now, 24))
 
 
 def breached_week(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Atrasados na semana: breached since local midnight 6 days ago."""
-    return visible(user).filter(sla_clock__breached_at__gte=days_start(now, 7))
+    return visible(user).filter(sla_breached_at__gte=days_start(now, 7))
 
 
 def breached_30_days(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Atrasados nos últimos 30 dias: breached since local midnight 29 days ago."""
-    return visible(user).filter(sla_clock__breached_at__gte=days_start(now, 30))
+    return visible(user).filter(sla_breached_at__gte=days_start(now, 30))
 
 
 def late_hours_annotation(now: datetime) -> dict:
@@ -72,7 +74,7 @@ BREACHED = CountFamily("breached", breached, split=True)
 
 
 def _breached_since(start):
-    return lambda now: Q(sla_clock__breached_at__gte=start(now))
+    return lambda now: Q(sla_breached_at__gte=start(now))
 
 
 for order, (slug, title, rule, family_q) in enumerate(

@@ -45,7 +45,7 @@ def sla_policy(db):
 @pytest.fixture
 def make_clock(sla_policy):
     def _make(ticket: Ticket, *, due_at: datetime, state: str = ClockState.RUNNING, breached_at=None) -> SlaClock:
-        return SlaClock.objects.create(
+        clock = SlaClock.objects.create(
             ticket=ticket,
             policy=sla_policy,
             calendar=sla_policy.calendar,
@@ -54,6 +54,10 @@ def make_clock(sla_policy):
             state=state,
             breached_at=breached_at,
         )
+        # What the sla app's writers do: the ticket carries the clock's breach time.
+        Ticket.objects.filter(pk=ticket.pk).update(sla_breached_at=breached_at)
+        ticket.sla_breached_at = breached_at
+        return clock
 
     return _make
 
