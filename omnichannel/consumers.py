@@ -154,7 +154,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         elif action == "presence":  # a reconnected page: its status control as it is now
             self.last_presence = ""
             self.dirty.add("presence")
-            await self._flush()
+            self._schedule_flush()
         elif action == "workspace":
             await self._subscribe_workspace(content.get("conversation"), content.get("after"))
 
@@ -188,7 +188,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.dirty.update({"list", "messages", "presence"} if self.conversation_id else {"list", "presence"})
         if self.supervisor:
             self.dirty.add("agents")
-        await self._flush()
+        self._schedule_flush()
 
     # --- from the channel layer -----------------------------------------------------------------
 
@@ -226,6 +226,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 self.dirty.add("list")
             if is_open and event.get("change") != "read":
                 self.dirty.add("pane")
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """Every rendering pass runs in the one flushing task: two passes at once would both
+        append the messages after the same ``last_message_id`` (the pane showed them twice)."""
         if self.dirty and (self.flushing is None or self.flushing.done()):
             self.flushing = asyncio.ensure_future(self._flush())
 
