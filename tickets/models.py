@@ -528,7 +528,8 @@ class Ticket(AddressFields):
         indexes = [
             # With the id: the panels join a supervised team's tickets to their SLA clocks
             # (hash join) from this index alone.
-            models.Index(fields=["team", "-opened_at", "id"], name="ticket_team_opened_id_idx"),
+            # With the origin: "Pesquisa avançada" filtered by it counts from the index alone.
+            models.Index(fields=["team", "-opened_at", "id", "origin"], name="ticket_team_opened_origin_idx"),
             models.Index(
                 fields=["team", "-opened_at"], condition=Q(closed_at__isnull=True), name="ticket_open_team_idx"
             ),
@@ -538,17 +539,19 @@ class Ticket(AddressFields):
             # columns are what the visibility rule reads, so a page and the row count are
             # answered from the index alone (index-only scans, no heap visit per row).
             # Key columns rather than INCLUDE, which SQLite (the embedded default) lacks.
+            # The trailing origin ("Origem do contato", the panels' most used header filter)
+            # keeps a count filtered by it index-only too.
             # Open tickets newest first ("Abertos").
             models.Index(
-                fields=["-opened_at", "-id", "team", "assignee"],
+                fields=["-opened_at", "-id", "team", "assignee", "origin"],
                 condition=Q(closed_at__isnull=True),
-                name="ticket_open_vis_idx",
+                name="ticket_open_vis_origin_idx",
             ),
             # Finalized tickets by finalization ("Finalizados").
             models.Index(
-                fields=["-closed_at", "-id", "team", "assignee"],
+                fields=["-closed_at", "-id", "team", "assignee", "origin"],
                 condition=Q(closed_at__isnull=False),
-                name="ticket_closed_vis_idx",
+                name="ticket_closed_vis_origin_idx",
             ),
             # The same per team: a supervisor's finalized tickets of a period are one range
             # per supervised team (the panels count the visible rows branch by branch).
@@ -591,9 +594,9 @@ class Ticket(AddressFields):
             ),
             # "Finalizados com atraso": finalized breached tickets by finalization, and per team.
             models.Index(
-                fields=["-closed_at", "-id", "team", "assignee"],
+                fields=["-closed_at", "-id", "team", "assignee", "origin"],
                 condition=Q(closed_at__isnull=False, sla_breached_at__isnull=False),
-                name="ticket_closed_late_vis_idx",
+                name="ticket_closed_late_origin_idx",
             ),
             models.Index(
                 fields=["team", "-closed_at", "id"],
@@ -601,8 +604,8 @@ class Ticket(AddressFields):
                 name="ticket_closed_late_team_idx",
             ),
             # Rows that hold a ticket (stages, events, SLA clocks) check its visibility and
-            # state by id without visiting the ticket row.
-            models.Index(fields=["id", "team", "assignee", "closed_at"], name="ticket_id_vis_idx"),
+            # state (and origin) by id without visiting the ticket row.
+            models.Index(fields=["id", "team", "assignee", "closed_at", "origin"], name="ticket_id_vis_origin_idx"),
         ]
 
     def __str__(self) -> str:

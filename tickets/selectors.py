@@ -24,24 +24,27 @@ def supervised_team_ids(user: AbstractBaseUser) -> list[int]:
     return user._team_ids[1]
 
 
-def visibility_q(user: AbstractBaseUser) -> Q | None:
+def visibility_q(user: AbstractBaseUser, *, via: str = "") -> Q | None:
     """The filter for tickets ``user`` may see; ``None`` means everything.
 
     Agent: own tickets (assigned or watched) and the unassigned ones of own
     teams. Supervisor: everything of the teams supervised, plus what an agent
     sees. Admin: everything.
+
+    ``via`` is the path from the model queried to its ticket (``"ticket__"``
+    for rows that hold one), so the rule reads the ticket the query joins.
     """
     if is_admin(user):
         return None
-    watched = Exists(Ticket.watchers.through.objects.filter(ticket_id=OuterRef("pk"), user_id=user.pk))
-    q = Q(assignee_id=user.pk) | Q(watched)
+    watched = Exists(Ticket.watchers.through.objects.filter(ticket_id=OuterRef(f"{via}pk"), user_id=user.pk))
+    q = Q(**{f"{via}assignee_id": user.pk}) | Q(watched)
     teams = user_team_ids(user)
     if teams:
-        q |= Q(assignee__isnull=True, team_id__in=teams)
+        q |= Q(**{f"{via}assignee__isnull": True, f"{via}team_id__in": teams})
     if is_supervisor(user):
         supervised = supervised_team_ids(user)
         if supervised:
-            q |= Q(team_id__in=supervised)
+            q |= Q(**{f"{via}team_id__in": supervised})
     return q
 
 

@@ -39,6 +39,11 @@ def visible(user: AbstractBaseUser) -> QuerySet[Ticket]:
     return visible_tickets(user) if branch is None else Ticket.objects.filter(branch)
 
 
+def in_branch() -> bool:
+    """Whether ``split_count`` is counting one branch now (``visible`` answers only that branch)."""
+    return _BRANCH.get() is not None
+
+
 def _is_team_range(child: object) -> bool:
     return isinstance(child, tuple) and child[0] in ("team_id__in", "team__in")
 

@@ -47,7 +47,7 @@ def open_sla_late(user: AbstractBaseUser, now: datetime) -> QuerySet:
 
 def open_interactions(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Interações: every event (one row each) of the visible tickets not finalized."""
-    return TicketEvent.objects.filter(of_visible_tickets(user, open_only=True))
+    return TicketEvent.objects.filter(of_visible_tickets(user, open_only=True, semi_join=True))
 
 
 def open_subprocess_deadlines(user: AbstractBaseUser, now: datetime) -> QuerySet:

@@ -11,8 +11,8 @@ import pytest
 import time_machine
 
 from sla.models import ClockState
-from tests.dashboards.conftest import add_service_order, local, row_ids, set_stage_due, view_url
-from tickets.models import EventKind, TicketEvent
+from tests.dashboards.conftest import HTMX, add_service_order, local, row_ids, set_stage_due, view_url
+from tickets.models import EventKind, Origin, TicketEvent
 
 NOW = local(2026, 3, 11, 10, 0, 0)
 ONE_SECOND = timedelta(seconds=1)
@@ -98,6 +98,25 @@ def test_subprocess_deadlines_lists_the_unfinished_stage_of_open_tickets(grid, m
     closed = make_ticket(opened_at=local(2026, 3, 1, 8, 0), closed_at=local(2026, 3, 2, 8, 0))
     assert grid("open/subprocess-deadlines") == {late.pk, on_time.pk}
     assert closed.pk not in grid("open/subprocess-deadlines")
+
+
+@pytest.mark.parametrize("key", ["open/subprocess-deadlines", "late-subprocesses/all"])
+def test_stage_views_filtered_by_the_tickets_origin_keep_only_visible_open_tickets(
+    client, supervisor, make_ticket, other_team, key
+):
+    wanted = make_ticket(opened_at=local(2026, 3, 1, 8, 0), origin=Origin.WHATSAPP)
+    other_origin = make_ticket(opened_at=local(2026, 3, 1, 8, 0), origin=Origin.PHONE)
+    not_visible = make_ticket(opened_at=local(2026, 3, 1, 8, 0), origin=Origin.WHATSAPP, team=other_team)
+    closed = make_ticket(
+        opened_at=local(2026, 3, 1, 8, 0), closed_at=local(2026, 3, 2, 8, 0), origin=Origin.WHATSAPP
+    )
+    for ticket in (wanted, other_origin, not_visible):
+        set_stage_due(ticket, NOW - timedelta(days=3))
+    client.force_login(supervisor)
+    response = client.get(view_url(key, origin=Origin.WHATSAPP, per_page=100), headers=HTMX)
+    assert row_ids(response) == [wanted.pk]
+    assert response.context["grid"].total == 1
+    assert closed.pk not in row_ids(response)
 
 
 # --- Subprocessos atrasados ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from tests import factories as f
 from tickets import selectors, services
+from tickets.models import EventKind, TicketEvent
 from tickets.selectors import access_ticket, can_see_ticket, ticket_list, visible_tickets
 
 
@@ -53,6 +54,23 @@ def test_outsider_sees_only_their_own_team(world, outsider):
 
 def test_supervisor_sees_everything_of_the_supervised_team_and_nothing_else(world, supervisor):
     assert _names(world, visible_tickets(supervisor)) == {"own", "own_closed", "team_unassigned", "teammates"}
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("agent", {"own", "own_closed", "team_unassigned", "watched_elsewhere"}),
+        ("outsider", {"watched_elsewhere", "other_team_unassigned", "other_team_assigned"}),
+        ("supervisor", {"own", "own_closed", "team_unassigned", "teammates"}),
+    ],
+)
+def test_visibility_read_through_a_rows_ticket_keeps_the_rows_of_visible_tickets(world, who, expected, request):
+    user = request.getfixturevalue(who)
+    for ticket in world.values():
+        TicketEvent.objects.create(ticket=ticket, kind=EventKind.COMMENT_ADDED, created_at=timezone.now())
+    events = TicketEvent.objects.filter(selectors.visibility_q(user, via="ticket__"))
+    by_pk = {t.pk: name for name, t in world.items()}
+    assert sorted(by_pk[pk] for pk in events.values_list("ticket_id", flat=True)) == sorted(expected)
 
 
 def test_supervisor_group_without_supervised_teams_sees_nothing(world):
