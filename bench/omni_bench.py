@@ -38,8 +38,9 @@ What it does:
 What is measured (wall clock of this process, so both ends on one clock):
 
 * customer → agent, notification: the customer's socket send → the agent's
-  socket receives the sidebar fragment (``render_list``) in which that
-  conversation shows "Aguardando você" with a waiting clock newer than before.
+  socket receives the sidebar fragment (``render_list`` or ``render_items``) in which that
+  conversation shows "Aguardando você" with a waiting clock newer than before
+  (the whole list, or only that line when nothing but its messages changed).
   For the 9 of 10 conversations that are not open in the agent's pane this is
   all the socket carries: the sidebar announces the message (unread badge,
   clock), the text comes when the agent clicks (an HTTP GET, not measured);
@@ -267,6 +268,7 @@ class Stats:
     option_to_agent: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     timeouts: int = 0
+    timeline: list[tuple[float, float]] = field(default_factory=list)  # (arrived, ms) of deliveries
 
 
 class Bench:
@@ -363,6 +365,7 @@ class Customer:
                     t0 = b.posted.pop(key, None)
                     if t0 is not None:
                         b.stats.a2c.append((arrived - t0) * 1000)
+                        b.stats.timeline.append((arrived, (arrived - t0) * 1000))
                         if self.waiting_for == key and self.replied is not None:
                             self.replied.set()
         except Exception as exc:  # a dropped socket is reported, not fatal
@@ -451,10 +454,12 @@ class Agent:
                             b.stats.c2a_pane.append((arrived - b.sent[key]) * 1000)
                 if 'id="omni-sidebar"' in message:
                     self.on_list(message, arrived)
+                elif 'id="omni-item-' in message:  # only the lines whose messages changed
+                    self.on_list(message, arrived, whole=False)
         except Exception as exc:
             b.stats.errors.append(f"agent {self.user.username} socket: {exc!r}")
 
-    def on_list(self, html: str, arrived: float) -> None:
+    def on_list(self, html: str, arrived: float, whole: bool = True) -> None:
         b = self.bench
         html = html.split('id="omni-queued"', 1)[0]
         ids = []
@@ -473,8 +478,10 @@ class Agent:
             if b.phase and key is not None and key in b.sent and key not in b.notified:
                 b.notified.add(key)
                 b.stats.c2a_notify.append((arrived - b.sent[key]) * 1000)
+                b.stats.timeline.append((arrived, (arrived - b.sent[key]) * 1000))
                 self.tasks.append(asyncio.ensure_future(self.answer(key)))
-        self.conversations = ids
+        if whole:
+            self.conversations = ids
 
     async def answer(self, key: tuple[int, int]) -> None:
         b = self.bench
@@ -606,6 +613,14 @@ async def run(port: int, args, agents_in: list, daphne_pid: int) -> None:
         f"{peak.get('max', 0)} connections open at once over the run (the server's max_connections is shared)"
     )
     print(f"daphne CPU per message: {1000 * cpu / max(1, len(b.sent) + len(s.post)):.1f} ms")
+    if os.environ.get("OMNI_BENCH_TIMELINE") and s.timeline:
+        # Deliveries (both ways) by 5-second window of arrival: when the slow ones happen.
+        start = min(t for t, _ in s.timeline)
+        windows: dict[int, list[float]] = {}
+        for t, ms in s.timeline:
+            windows.setdefault(int((t - start) // 5), []).append(ms)
+        for w, values in sorted(windows.items()):
+            print(f"  t+{5 * w:>4}s  n={len(values):>4}  p50={statistics.median(values):>7.1f}  max={max(values):>7.1f}")
     print(f"load average: before phase {load_before}, after {load_after} (2 cores)")
     print()
     header = f"  {'':<44} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'count':>6} {'target':>7}"
@@ -696,7 +711,12 @@ def main() -> None:
                 time.sleep(0.2)
         print(
             f"omni bench: daphne pid {daphne.pid} on :{port}, full mode (PostgreSQL {settings.DATABASES['default']['NAME']}, "
-            f"Redis channel layer, capacity {args.layer_capacity or env.get('CHANNELS_CAPACITY', '5000 (default)')}), DEBUG=0, "
+            + (
+                "Redis channel layer: pub/sub, "
+                if env.get("CHANNELS_BACKEND", "pubsub") == "pubsub"
+                else f"Redis channel layer: lists, capacity {args.layer_capacity or env.get('CHANNELS_CAPACITY', '5000 (default)')}, "
+            )
+            + "DEBUG=0, "
             f"DB_CONN_MAX_AGE={env.get('DB_CONN_MAX_AGE', '0 (default)')}, "
             f"no Celery worker (routing runs in the request)"
         )

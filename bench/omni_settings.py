@@ -6,5 +6,5 @@ import os
 from servicedesk.settings import *  # noqa: F403
 from servicedesk.settings import CHANNEL_LAYERS
 
-if "CONFIG" in CHANNEL_LAYERS["default"]:
+if CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer":  # pub/sub has no capacity
     CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = int(os.environ.get("OMNI_BENCH_LAYER_CAPACITY", "100"))

@@ -49,12 +49,13 @@ def _heartbeat(user) -> None:
     services.agent_heartbeat(agent=user)
 
 
-def _mark_read(user, conversation_id: int) -> None:
+def _mark_read(user, conversation_id: int) -> bool:
+    """True when the badge changed (there was something unread)."""
     try:
-        conversation = views_live.access_conversation(user, conversation_id)
+        conversation = views_live.access_conversation(user, conversation_id, related=())
     except Http404:
-        return
-    services.conversation_mark_read(actor=user, conversation=conversation)
+        return False
+    return services.conversation_mark_read(actor=user, conversation=conversation)
 
 
 def _render(
@@ -67,15 +68,18 @@ def _render(
         if html:
             last_message_id = last
             parts.append(html)
-            _mark_read(user, conversation_id)  # shown in the open pane: read
-            dirty.add("list")
+            if _mark_read(user, conversation_id):  # shown in the open pane: read
+                dirty.add(f"item:{conversation_id}")
     states = {int(key[6:]) for key in dirty if key.startswith("state:")}
     if states and conversation_id is not None:
         parts.append(views_live.render_message_states(user, conversation_id, states))
     if "pane" in dirty and conversation_id is not None:
         parts.append(views_live.render_pane_state(user, conversation_id, csrf))
-    if "list" in dirty and workspace:
-        parts.append(views_live.render_list(user, conversation_id, csrf))
+    items = {int(key[5:]) for key in dirty if key.startswith("item:")}
+    if workspace and ("list" in dirty or items):
+        # A message changes one line (badge, clock): that line alone, unless the whole list is due.
+        html = None if "list" in dirty else views_live.render_items(user, items, conversation_id)
+        parts.append(html if html is not None else views_live.render_list(user, conversation_id, csrf))
     if "wrap_up" in dirty and workspace:
         parts.append(views_live.render_wrap_up(user, csrf))
     if "agents" in dirty and workspace:
@@ -215,14 +219,18 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             if is_open and event.get("message_id"):
                 self.dirty.add(f"state:{int(event['message_id'])}")
         elif model == "message":
-            if self.workspace:
-                self.dirty.add("list")
+            if self.workspace and event.get("agent_id") == self.user.pk:
+                # In my list: its line (a supervisor looking in has no line for it).
+                self.dirty.add(f"item:{conversation_id}")
             if is_open:
                 self.dirty.add("messages")
         elif model == "conversation":
-            # "read" of the conversation open here was caused by this socket's own rendering
-            # (which already redrew the list); other tabs still redraw their badges.
-            if self.workspace and not (is_open and event.get("change") == "read"):
+            if event.get("change") == "read":
+                # Its unread badge: that line. The conversation open here was read by this
+                # socket's own rendering (which already redrew the line); other tabs redraw it.
+                if self.workspace and not is_open:
+                    self.dirty.add(f"item:{conversation_id}")
+            elif self.workspace:
                 self.dirty.add("list")
             if is_open and event.get("change") != "read":
                 self.dirty.add("pane")

@@ -85,7 +85,8 @@ def publish_message(message) -> None:
         "message_id": message.pk,
         "kind": message.kind,
     }
-    publish_on_commit(groups, payload)
+    # The holder's id tells a staff socket whether the conversation is in its own list.
+    publish_on_commit(groups, {**payload, "agent_id": conversation.agent_id})
     if message.kind != "note":
         publish_on_commit([customer_group(conversation.pk)], payload)
 

@@ -820,8 +820,9 @@ def conversation_customer_message(
 def _requeue_if_agent_offline(locked: Conversation, at: datetime) -> None:
     """The customer wrote to an agent who went Offline: nobody will read it, so back to the
     queue, keeping its place in line."""
-    presence = routing.presence_of(locked.agent_id)
-    if presence.state == AgentState.OFFLINE:
+    # The state alone (no row yet: never Online, so Offline).
+    state = AgentPresence.objects.filter(pk=locked.agent_id).values_list("state", flat=True).first()
+    if state in (None, AgentState.OFFLINE):
         previous = routing.requeue(locked, at)
         _event(locked, ConversationEventKind.RETURNED, at, data={"agent_id": previous, "reason": "offline"})
         publish_conversation(locked, "returned", agents=(previous,))
@@ -917,7 +918,11 @@ def conversation_reply(
             raise ValidationError({"body": window_closed_message()})
         message = _message(locked, MessageKind.AGENT, text, now, author=actor)
         _store_uploads(message, files)
-        locked.save(update_fields=MESSAGE_FIELDS)
+        # Whoever answers has read what came before: no separate "read" write and publication
+        # (the message's own publication redraws the line, badge cleared).
+        locked.agent_read_at = now
+        locked.save(update_fields=[*MESSAGE_FIELDS, "agent_read_at"])
+    conversation.agent_read_at = now
     return message
 
 
@@ -1012,8 +1017,15 @@ def conversation_mark_read(*, actor: AbstractBaseUser, conversation: Conversatio
     if conversation.agent_id != actor.pk:
         return False
     now = timezone.now()
+    # Only when something is unread (the rule of ``views_live._unread_q``): an agent replying or
+    # watching the open pane does not write (and wake their sockets) on every message.
     changed = (
         Conversation.objects.filter(pk=conversation.pk, agent_id=actor.pk)
+        .filter(
+            Q(agent_read_at__isnull=True)
+            | Q(agent_read_at__lt=F("assigned_at"))
+            | Q(agent_read_at__lt=F("last_customer_message_at"))
+        )
         .filter(Q(agent_read_at__isnull=True) | Q(agent_read_at__lt=now))
         .update(agent_read_at=now)
     )

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from omnichannel import forms, services
-from omnichannel.models import Conversation
+from omnichannel.models import Conversation, MessageAttachment
 from omnichannel.views_live import (
     PRESENCE,
     WORKSPACE,
@@ -204,7 +204,7 @@ def _form_error(request: HttpRequest, partial: str, conversation: Conversation, 
 @require_POST
 def conversation_send(request: HttpRequest, pk: int) -> HttpResponse:
     """A reply to the customer (text and/or files), or an internal note (staff only, text only)."""
-    conversation = access_conversation(request.user, pk)
+    conversation = access_conversation(request.user, pk, related=())
     form = forms.MessageForm(request.POST, request.FILES)
     if form.is_valid():
         body = form.cleaned_data["body"]
@@ -220,7 +220,8 @@ def conversation_send(request: HttpRequest, pk: int) -> HttpResponse:
             return _form_error(request, "composer", conversation, form, _status(exc))
         if not request.htmx:
             return redirect("omnichannel:conversation", pk=conversation.pk)
-        services.conversation_mark_read(actor=request.user, conversation=conversation)
+        if form.cleaned_data["note"]:  # a reply marks the conversation read itself
+            services.conversation_mark_read(actor=request.user, conversation=conversation)
         context = {
             "pane": {
                 **composer_context(request.user, conversation),
@@ -228,8 +229,11 @@ def conversation_send(request: HttpRequest, pk: int) -> HttpResponse:
             }
         }
         html = render_to_string(f"{WORKSPACE}#composer", context, request=request)
-        # Its delivery state may have moved on since (the sender runs after commit).
-        message.refresh_from_db(fields=["state", "state_changed_at", "error", "external_id"])
+        if message.account_id is not None:
+            # A provider's message: its delivery state may have moved on (the sender runs after commit).
+            message.refresh_from_db(fields=["state", "state_changed_at", "error", "external_id"])
+        if not request.FILES:  # known to have no files: the partial need not ask the database
+            message._prefetched_objects_cache = {"attachments": MessageAttachment.objects.none()}
         item = render_to_string(f"{WORKSPACE}#message", {"message": message}, request=request)
         html += f'<div id="omni-messages-{conversation.pk}" hx-swap-oob="beforeend">{item}</div>'
         return HttpResponse(html)

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -128,13 +128,11 @@ def rate_limit_hit(scope: str, ident: str) -> bool:
     limit, seconds = rate_limit(scope)
     window = int(time.time() // seconds)
     key = f"omni.widget.rl.{scope}.{hashlib.sha256(ident.encode()).hexdigest()[:32]}.{window}"
-    if cache.add(key, 1, seconds + 5):
-        return limit >= 1
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, seconds + 5)
-        count = 1
+        count = cache.incr(key)  # one round trip for all but the window's first request
+    except ValueError:  # the window's first request (or the key expired meanwhile); another
+        # process may open the window first
+        count = 1 if cache.add(key, 1, seconds + 5) else cache.incr(key)
     return count <= limit
 
 
@@ -265,29 +263,37 @@ def customer_messages(
 
     The newest ``limit`` messages, oldest first; with ``after_id``, the ones after it.
     """
-    rows = (
+    # Plain rows, then the files of those rows: two simple queries on the socket's hot path
+    # (every message of a conversation is rendered through here).
+    rows = list(
         Message.objects.filter(conversation_id=conversation_id, id__gt=after_id)
         .exclude(kind=MessageKind.NOTE)
-        .select_related("author")
-        .only("id", "kind", "body", "created_at", "author__first_name")
-        .prefetch_related(
-            Prefetch(
-                "attachments",
-                queryset=MessageAttachment.objects.only("id", "message_id", "name", "size"),
-            )
-        )
-        .order_by("id" if after_id else "-id")[:limit]
+        .order_by("id" if after_id else "-id")
+        .values_list("id", "kind", "body", "created_at", "author__first_name")[:limit]
     )
+    if not after_id:
+        rows.reverse()
+    files: dict[int, list[CustomerFile]] = {}
+    if rows:
+        attachments = (
+            # The id range of those rows (a transcript may hold thousands: no list of ids)
+            MessageAttachment.objects.filter(
+                message__conversation_id=conversation_id, message_id__gte=rows[0][0], message_id__lte=rows[-1][0]
+            )
+            .order_by("id")
+            .values_list("message_id", "id", "name", "size")
+        )
+        for message_id, file_id, name, size in attachments:
+            files.setdefault(message_id, []).append(CustomerFile(file_id, name, size))
     result = []
-    for row in rows if after_id else reversed(list(rows)):
-        if row.kind == MessageKind.CUSTOMER:
+    for message_id, kind, body, created_at, first_name in rows:
+        if kind == MessageKind.CUSTOMER:
             side, author = "customer", customer_label or _("Você")
-        elif row.kind == MessageKind.AGENT:
-            side, author = "agent", agent_display_name(row.author.first_name if row.author else "")
+        elif kind == MessageKind.AGENT:
+            side, author = "agent", agent_display_name(first_name or "")
         else:
             side, author = "system", _("Atendimento automático")
-        files = tuple(CustomerFile(a.id, a.name, a.size) for a in row.attachments.all())
-        result.append(CustomerMessage(row.id, side, author, row.body, row.created_at, files))
+        result.append(CustomerMessage(message_id, side, author, body, created_at, tuple(files.get(message_id, ()))))
     return result
 
 

@@ -36,7 +36,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from omnichannel import services, widget
-from omnichannel.models import Conversation
+from omnichannel.models import Conversation, ConversationStatus
 from omnichannel.publish import customer_group, queue_group
 from servicedesk.asyncdb import database_sync_to_async
 
@@ -80,10 +80,16 @@ def _full(conversation_id: int, token: str) -> tuple[str, widget.WidgetState, in
 
 
 def _changes(
-    conversation_id: int, token: str, last_id: int, previous: widget.WidgetState | None
+    conversation_id: int,
+    token: str,
+    last_id: int,
+    previous: widget.WidgetState | None,
+    refresh_state: bool = True,
 ) -> tuple[str, widget.WidgetState, int]:
-    """The fragments that differ from what this socket last sent."""
-    state = widget.widget_state(conversation_id)
+    """The fragments that differ from what this socket last sent. ``refresh_state`` False: only
+    messages were added since ``previous`` was read (a status, agent or queue position change
+    always comes with a conversation or queue publication, which asks for a refresh)."""
+    state = widget.widget_state(conversation_id) if refresh_state or previous is None else previous
     messages = widget.customer_messages(conversation_id, after_id=last_id)
     parts = []
     if messages:
@@ -132,9 +138,9 @@ def _customer_message(conversation_id: int, token: str, ip: str, body: str) -> s
                 "Você está enviando mensagens rápido demais. Aguarde alguns segundos e tente de novo."
             )
         )
-    conversation = Conversation.objects.get(pk=conversation_id)
+    # The service re-reads the row under its lock: only the id is needed here.
     try:
-        services.conversation_customer_message(conversation=conversation, body=body)
+        services.conversation_customer_message(conversation=Conversation(pk=conversation_id), body=body)
     except (ValidationError, PermissionDenied) as exc:
         return _alert(" ".join(getattr(exc, "messages", None) or [str(exc)]))
     return _alert("")
@@ -145,7 +151,10 @@ def _message_and_changes(
 ) -> tuple[str, str, widget.WidgetState, int]:
     """``_customer_message`` then ``_changes``: (alert, fragments, state, last message id)."""
     alert = _customer_message(conversation_id, token, ip, body)
-    return (alert, *_changes(conversation_id, token, last_id, previous))
+    # Talking to the agent changes nothing but the messages (an agent gone Offline sends the
+    # conversation back to the queue: that publication refreshes the state); the bot may.
+    refresh = previous is None or previous.status != ConversationStatus.IN_PROGRESS
+    return (alert, *_changes(conversation_id, token, last_id, previous, refresh))
 
 
 def _leave(conversation_id: int) -> bool:
@@ -189,6 +198,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.state: widget.WidgetState | None = None
         self.last_id = 0
         self.dirty = False
+        self.state_dirty = False  # something else than new messages was published
         self.flushing: asyncio.Task | None = None
         self.lock = asyncio.Lock()  # one rendering at a time: a message is appended once
         self.keeping_alive: asyncio.Task | None = asyncio.ensure_future(self._keep_alive())
@@ -277,6 +287,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                     await self.send(text_data=html)
         elif action == "leave":
             await database_sync_to_async(_leave)(self.conversation_id)
+            self.state_dirty = True
             await self._flush_now()
 
     # --- from the channel layer ---------------------------------------------------------------
@@ -285,6 +296,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         message_id = event.get("message_id")
         if event.get("model") == "message" and isinstance(message_id, int) and message_id <= self.last_id:
             return  # already shown (the customer's own message, sent right after storing it)
+        if event.get("model") != "message":
+            self.state_dirty = True
         self.dirty = True
         if self.flushing is None or self.flushing.done():
             self.flushing = asyncio.ensure_future(self._flush())
@@ -299,8 +312,9 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     async def _flush_now(self) -> None:
         async with self.lock:
+            refresh, self.state_dirty = self.state_dirty, False
             html, self.state, self.last_id = await database_sync_to_async(_translated)(
-                self.language, _changes, self.conversation_id, self.token, self.last_id, self.state
+                self.language, _changes, self.conversation_id, self.token, self.last_id, self.state, refresh
             )
             await self._follow_queue()
             if html:

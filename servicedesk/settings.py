@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Innermost and sync-only: the whole chain above runs in one thread under ASGI (see its docstring).
+    "servicedesk.middleware.SyncChainMiddleware",
 ]
 
 ROOT_URLCONF = "servicedesk.urls"
@@ -159,6 +161,18 @@ if REDIS_URL:
             },
         }
     }
+    if env_str("CHANNELS_BACKEND", "pubsub") == "pubsub":
+        # Redis PUBLISH/SUBSCRIBE (channels_redis.pubsub): one PUBLISH per group_send and
+        # messages pushed to the subscribed processes, instead of sorted sets, Lua scripts
+        # and a blocking pop per message. At most once: nothing is kept for a process that is
+        # not subscribed (the screens resync when a socket reconnects).
+        CHANNEL_LAYERS["default"] = {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "prefix": env_str("CHANNELS_PREFIX", "asgi"),
+            },
+        }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {

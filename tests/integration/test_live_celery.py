@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_breach_found_by_the_worker_reaches_the_supervisors_socket(worker):  # noqa: F811
-    assert "RedisChannelLayer" in settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis.")
     clear_cache()
     supervisor = f.SupervisorFactory(username="carla", first_name="Carla", last_name="Mendes")
     team = f.TeamFactory(name="Suporte N1", supervisors=[supervisor])

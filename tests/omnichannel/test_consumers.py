@@ -160,6 +160,46 @@ def test_customer_message_reaches_the_open_pane_escaped(agent, queue):
     assert "<script>x()" not in html
 
 
+def test_message_on_a_conversation_not_open_swaps_only_its_line(agent, queue):
+    """The sidebar is not re-rendered for a message: its line alone, with the unread badge."""
+    go_online(agent)
+    first, second = start(queue, name="Maria Primeira"), start(queue, name="João Segundo")
+    cookie = session_cookie(agent)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "workspace", "conversation": first.pk, "after": 10**9})
+        await receive_until(comm, 'id="omni-sidebar"')
+        await comm.receive_nothing(0.3)
+        await db(services.conversation_customer_message)(conversation=second, body="<b>oi</b>")
+        html = await receive_until(comm, f'id="omni-item-{second.pk}"')
+        await comm.disconnect()
+        return html
+
+    html = run(scenario)
+    assert 'id="omni-sidebar"' not in html
+    line = html[html.index(f'id="omni-item-{second.pk}"') :]
+    assert 'hx-swap-oob="outerHTML"' in line[: line.index(">")]
+    assert f'id="omni-item-{first.pk}"' not in html
+    assert "data-omni-unread>" in html and "Aguardando você há" in html
+    assert "João Segundo" in html
+
+
+def test_reading_the_open_pane_writes_only_when_something_is_unread(agent, queue):
+    go_online(agent)
+    conversation = start(queue)
+    services.conversation_mark_read(actor=agent, conversation=conversation)
+    conversation.refresh_from_db()
+    assert not services.conversation_mark_read(actor=agent, conversation=conversation)  # nothing new
+    services.conversation_customer_message(conversation=conversation, body="mais uma")
+    conversation.refresh_from_db()
+    assert services.conversation_mark_read(actor=agent, conversation=conversation)
+    services.conversation_reply(actor=agent, conversation=conversation, body="resposta")
+    conversation.refresh_from_db()
+    assert not services.conversation_mark_read(actor=agent, conversation=conversation)  # own reply: nothing unread
+
+
 def test_new_conversation_appears_in_the_list_live(agent, queue):
     go_online(agent)
     cookie = session_cookie(agent)
