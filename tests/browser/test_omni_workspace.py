@@ -157,3 +157,42 @@ def test_supervisor_allocates_a_waiting_conversation(desk, open_as, asgi_server,
     screenshot(page, "omni-6-supervisor-allocated")
     conversation.refresh_from_db()
     assert conversation.reserved_for_id == desk["agent"].pk
+
+
+def test_a_message_on_another_conversation_updates_its_line_live(desk, open_as, asgi_server, screenshot):
+    """The socket swaps only the line of the conversation that got a message: badge and clock."""
+    from omnichannel import services
+
+    agent = desk["agent"]
+    in_worker(lambda: services.agent_queue_login(actor=agent, agent=agent))
+
+    def start(name: str, email: str, text: str) -> Conversation:
+        return services.conversation_start(
+            channel=Channel.LIVE_CHAT, contact_name=name, contact_email=email, queue=desk["queue"], first_message=text
+        )
+
+    first = in_worker(lambda: start("Maria Oliveira", "maria@example.com", "Sem internet."))
+    second = in_worker(lambda: start("João Pereira", "joao@example.com", "Boleto em atraso."))
+    page = open_as("agente")
+    page.goto(f"{asgi_server.url}/omni/atendimento/{first.pk}/")
+    expect(page.locator("#omni-socket")).to_have_attribute("data-state", "online")
+    line = page.locator(f"#omni-item-{second.pk}")
+    expect(line.locator("[data-omni-unread]")).to_have_text("1")
+    page.evaluate("window.__noReload = 'yes'")
+
+    in_worker(lambda: services.conversation_customer_message(
+        conversation=Conversation.objects.get(pk=second.pk), body="<b>Alguém aí?</b>"
+    ))
+    expect(line.locator("[data-omni-unread]")).to_have_text("2", timeout=5_000)
+    expect(line).to_contain_text("Aguardando você há")
+    expect(page.locator(f"#omni-item-{first.pk}")).to_have_class(re.compile(r"\bactive\b"))
+    expect(page.locator("#omni-list .omni-item")).to_have_count(2)
+    screenshot(page, "omni-6-line-updated-live")
+
+    # The agent answers the open conversation: its line says the customer owes the next message.
+    body = page.locator("[data-omni-body]")
+    body.fill("Vou verificar, Maria.")
+    body.press("Enter")
+    expect(page.locator(f"#omni-item-{first.pk}")).to_contain_text("Aguardando o cliente há", timeout=5_000)
+    expect(page.locator(f"#omni-item-{first.pk} [data-omni-unread]")).to_have_count(0)
+    assert page.evaluate("window.__noReload") == "yes"
