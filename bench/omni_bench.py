@@ -109,6 +109,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int | None) -> float:
+    """A process and its children (gunicorn's master and workers)."""
+    if pid is None:
+        return 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return cpu_seconds(pid) + sum(cpu_seconds(int(child)) for child in children)
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -272,9 +280,9 @@ class Stats:
 
 
 class Bench:
-    def __init__(self, port: int, args) -> None:
-        self.port = port
-        self.base = f"http://127.0.0.1:{port}"
+    def __init__(self, port: int, args, http_port: int | None = None) -> None:
+        self.port = port  # daphne: the websockets (and HTTP too unless --http-workers)
+        self.base = f"http://127.0.0.1:{http_port or port}"
         self.origin = self.base
         self.args = args
         self.stats = Stats()
@@ -540,10 +548,10 @@ async def peak_connections(peak: dict) -> None:
             await asyncio.sleep(0.25)
 
 
-async def run(port: int, args, agents_in: list, daphne_pid: int) -> None:
+async def run(port: int, args, agents_in: list, daphne_pid: int, http_port: int | None = None, http_pid: int | None = None) -> None:
     from asgiref.sync import sync_to_async
 
-    b = Bench(port, args)
+    b = Bench(port, args, http_port)
     peak: dict = {}
     sampler = asyncio.ensure_future(peak_connections(peak))
     agents = [Agent(b, user, cookie, csrf) for user, cookie, csrf in agents_in]
@@ -580,12 +588,14 @@ async def run(port: int, args, agents_in: list, daphne_pid: int) -> None:
     pg0 = await sync_to_async(pg_counters)()
     print(f"timed phase starts (daphne pid {daphne_pid})", flush=True)
     cpu0, wall0, self0 = cpu_seconds(daphne_pid), now(), resource.getrusage(resource.RUSAGE_SELF)
+    http_cpu0 = tree_cpu_seconds(http_pid)
     b.phase = True
     await asyncio.gather(*(c.talk() for c in ready))
     await asyncio.sleep(1)
     b.phase = False
     wall = now() - wall0
     cpu = cpu_seconds(daphne_pid) - cpu0
+    http_cpu = tree_cpu_seconds(http_pid) - http_cpu0
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     client_cpu = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
     load_after = loadavg()
@@ -613,6 +623,8 @@ async def run(port: int, args, agents_in: list, daphne_pid: int) -> None:
         f"{peak.get('max', 0)} connections open at once over the run (the server's max_connections is shared)"
     )
     print(f"daphne CPU per message: {1000 * cpu / max(1, len(b.sent) + len(s.post)):.1f} ms")
+    if http_pid is not None:
+        print(f"gunicorn CPU (HTTP) during the phase: {http_cpu:.1f} s, per message {1000 * http_cpu / max(1, len(b.sent) + len(s.post)):.1f} ms")
     if os.environ.get("OMNI_BENCH_TIMELINE") and s.timeline:
         # Deliveries (both ways) by 5-second window of arrival: when the slow ones happen.
         start = min(t for t, _ in s.timeline)
@@ -656,6 +668,11 @@ def main() -> None:
     parser.add_argument(
         "--layer-capacity", type=int, default=None,
         help="serve with bench.omni_settings: the channel layer's capacity (channels_redis default 100, per process)",
+    )
+    parser.add_argument(
+        "--http-workers", type=int, default=0,
+        help="serve HTTP (widget pages, the agents' reply POSTs) with gunicorn's sync workers as README's "
+        "'Serving plain HTTP at volume' does, websockets staying on the one daphne process (default 0: all on daphne)",
     )
     parser.add_argument(
         "--conn-max-age", type=int, default=None,
@@ -702,13 +719,25 @@ def main() -> None:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard)),
     )
+    http = http_port = None
+    if args.http_workers:
+        http_port = free_port()
+        http = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "servicedesk.wsgi:application", "-w", str(args.http_workers),
+             "-b", f"127.0.0.1:{http_port}"],
+            cwd=ROOT, env={**env, "DB_CONN_MAX_AGE": "60", "DB_POOL_MAX_SIZE": "0"},
+            stdout=subprocess.DEVNULL, stderr=log,
+        )
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        for p in (port, http_port):
+            for _ in range(100):
+                if p is None:
+                    break
+                try:
+                    socket.create_connection(("127.0.0.1", p), 0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
         print(
             f"omni bench: daphne pid {daphne.pid} on :{port}, full mode (PostgreSQL {settings.DATABASES['default']['NAME']}, "
             + (
@@ -719,14 +748,21 @@ def main() -> None:
             + "DEBUG=0, "
             f"DB_CONN_MAX_AGE={env.get('DB_CONN_MAX_AGE', '0 (default)')}, "
             f"no Celery worker (routing runs in the request)"
+            + (f"; HTTP on gunicorn, {args.http_workers} sync workers (pid {http.pid}, :{http_port})" if http else "")
         )
         print(
             f"{args.customers} widget customers, {args.agents} agents (queue max {args.max_conversations}), "
             f"{args.messages} messages each way per conversation; think {args.think} s, agent typing {args.agent_delay} s"
         )
         print(f"load average at start: {loadavg()}")
-        asyncio.run(run(port, args, agents_in, daphne.pid))
+        asyncio.run(run(port, args, agents_in, daphne.pid, http_port, http.pid if http else None))
     finally:
+        if http is not None:
+            http.send_signal(signal.SIGTERM)
+            try:
+                http.wait(10)
+            except subprocess.TimeoutExpired:
+                http.kill()
         daphne.send_signal(signal.SIGTERM)
         try:
             daphne.wait(10)
