@@ -49,26 +49,18 @@ def _heartbeat(user) -> None:
     services.agent_heartbeat(agent=user)
 
 
-def _mark_read(user, conversation_id: int) -> bool:
-    """True when the badge changed (there was something unread)."""
-    try:
-        conversation = views_live.access_conversation(user, conversation_id, related=())
-    except Http404:
-        return False
-    return services.conversation_mark_read(actor=user, conversation=conversation)
-
-
 def _render(
     user, dirty: set[str], conversation_id: int | None, last_message_id: int, csrf: str, workspace: bool
 ) -> tuple[list[str], int, str]:
     """The fragments ``dirty`` asks for: (parts, last message id shown, presence bar or "")."""
     parts: list[str] = []
     if "messages" in dirty and conversation_id is not None:
-        html, last = views_live.render_new_messages(user, conversation_id, last_message_id)
+        # Shown in the open pane: read (its line redrawn when that cleared a badge).
+        html, last, marked = views_live.render_new_messages(user, conversation_id, last_message_id, mark_read=True)
         if html:
             last_message_id = last
             parts.append(html)
-            if _mark_read(user, conversation_id):  # shown in the open pane: read
+            if marked:
                 dirty.add(f"item:{conversation_id}")
     states = {int(key[6:]) for key in dirty if key.startswith("state:")}
     if states and conversation_id is not None:

@@ -522,18 +522,22 @@ def render_agents(user: AbstractBaseUser, csrf_secret: str = "") -> str:
     return _oob(render_to_string(f"{WORKSPACE}#agents", agents_context(user), request=request))
 
 
-def render_new_messages(user: AbstractBaseUser, conversation_id: int, after_id: int) -> tuple[str, int]:
-    """Messages of the open conversation after ``after_id``, appended to its list; (html, last id)."""
+def render_new_messages(
+    user: AbstractBaseUser, conversation_id: int, after_id: int, *, mark_read: bool = False
+) -> tuple[str, int, bool]:
+    """Messages of the open conversation after ``after_id``, appended to its list; (html, last
+    id, whether they were unread and are now marked read: ``mark_read``, the pane shows them)."""
     try:
         conversation = access_conversation(user, conversation_id, related=())
     except Http404:
-        return "", after_id
+        return "", after_id, False
     messages = pane_messages(conversation, after_id=after_id)
     if not messages:
-        return "", after_id
+        return "", after_id, False
     items = "".join(render_to_string(f"{WORKSPACE}#message", {"message": m}) for m in messages)
     html = f'<div id="omni-messages-{conversation.pk}" hx-swap-oob="beforeend">{items}</div>'
-    return html, messages[-1].pk
+    marked = mark_read and services.conversation_mark_read(actor=user, conversation=conversation)
+    return html, messages[-1].pk, marked
 
 
 def render_message_states(user: AbstractBaseUser, conversation_id: int, message_ids: set[int]) -> str:

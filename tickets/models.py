@@ -164,7 +164,12 @@ class Customer(AddressFields):
         ordering = ["name"]
         verbose_name = _("cliente")
         verbose_name_plural = _("clientes")
-        indexes = [models.Index(fields=["name"], name="customer_name_idx")]
+        indexes = [
+            models.Index(fields=["name"], name="customer_name_idx"),
+            # The name by id from the index alone: grids sorted by the customer's name read it
+            # for thousands of rows.
+            models.Index(fields=["id", "name"], name="customer_id_name_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name_document
@@ -541,11 +546,12 @@ class Ticket(AddressFields):
             # Key columns rather than INCLUDE, which SQLite (the embedded default) lacks.
             # The trailing origin ("Origem do contato", the panels' most used header filter)
             # keeps a count filtered by it index-only too.
-            # Open tickets newest first ("Abertos").
+            # Open tickets newest first ("Abertos"). With the customer: a grid of open tickets'
+            # stages sorted by the customer's name hashes the open tickets from this index alone.
             models.Index(
-                fields=["-opened_at", "-id", "team", "assignee", "origin"],
+                fields=["-opened_at", "-id", "team", "assignee", "origin", "customer"],
                 condition=Q(closed_at__isnull=True),
-                name="ticket_open_vis_origin_idx",
+                name="ticket_open_vis_cust_idx",
             ),
             # Finalized tickets by finalization ("Finalizados").
             models.Index(
@@ -581,16 +587,24 @@ class Ticket(AddressFields):
                 condition=Q(sla_breached_at__isnull=False),
                 name="ticket_late_vis_idx",
             ),
-            # The same counted per visibility branch: a breach period per team, per assignee.
+            # Breached tickets by protocol: a breach period sorted by protocol walks this index
+            # and tests the period and the visibility on it, without visiting the rows it skips.
             models.Index(
-                fields=["team", "sla_breached_at", "id"],
+                fields=["protocol", "id", "sla_breached_at", "team", "assignee"],
                 condition=Q(sla_breached_at__isnull=False),
-                name="ticket_late_team_idx",
+                name="ticket_late_protocol_idx",
+            ),
+            # The same counted per visibility branch: a breach period per team, per assignee.
+            # With the finalization: "Finalizado" filtered counts stay index-only.
+            models.Index(
+                fields=["team", "sla_breached_at", "id", "closed_at"],
+                condition=Q(sla_breached_at__isnull=False),
+                name="ticket_late_team_closed_idx",
             ),
             models.Index(
-                fields=["assignee", "sla_breached_at", "id"],
+                fields=["assignee", "sla_breached_at", "id", "closed_at"],
                 condition=Q(sla_breached_at__isnull=False),
-                name="ticket_late_assignee_idx",
+                name="ticket_late_assignee_cl_idx",
             ),
             # "Finalizados com atraso": finalized breached tickets by finalization, and per team.
             models.Index(
@@ -604,8 +618,12 @@ class Ticket(AddressFields):
                 name="ticket_closed_late_team_idx",
             ),
             # Rows that hold a ticket (stages, events, SLA clocks) check its visibility and
-            # state (and origin) by id without visiting the ticket row.
-            models.Index(fields=["id", "team", "assignee", "closed_at", "origin"], name="ticket_id_vis_origin_idx"),
+            # state (and origin) by id without visiting the ticket row; with the breach time, so
+            # does the watch-list branch of a late period.
+            models.Index(
+                fields=["id", "team", "assignee", "closed_at", "origin", "sla_breached_at"],
+                name="ticket_id_vis_late_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,14 @@ import pytest
 import time_machine
 
 from sla.models import ClockState
-from tests.dashboards.conftest import HTMX, add_service_order, local, row_ids, set_stage_due, view_url
+from tests.dashboards.conftest import (
+    HTMX,
+    add_service_order,
+    local,
+    row_ids,
+    set_stage_due,
+    view_url,
+)
 from tickets.models import EventKind, Origin, TicketEvent
 
 NOW = local(2026, 3, 11, 10, 0, 0)
