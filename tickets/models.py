@@ -566,14 +566,15 @@ class Ticket(AddressFields):
             ),
             # Every ticket newest first ("Pesquisa avançada").
             models.Index(fields=["-opened_at", "-id", "team", "assignee"], name="ticket_opened_vis_idx"),
-            # "Em O.S.": tickets with a service order, newest first, with what "O.S. atrasada" reads.
+            # "Em O.S.": tickets with a service order, newest first, with what "O.S. atrasada" reads
+            # (and the origin, for a count filtered by it).
             models.Index(
                 fields=[
                     "-opened_at", "-id", "team", "assignee",
-                    "service_order_status", "service_order_due_at", "service_order_completed_at",
+                    "service_order_status", "service_order_due_at", "service_order_completed_at", "origin",
                 ],
                 condition=~Q(service_order_status="none"),
-                name="ticket_so_vis_idx",
+                name="ticket_so_vis_origin_idx",
             ),
             # "Com O.S. ainda aberta": the latest O.S. not completed.
             models.Index(
