@@ -32,8 +32,9 @@ What it does:
 5. each agent opens its first conversation in the pane (``workspace`` with that
    conversation); then the timed phase: every customer sends ``--messages``
    messages, each after a think time, and waits for the answer; each agent
-   answers every message after a typing delay, by htmx POST to
-   ``/omni/conversas/<id>/enviar/`` as the composer does.
+   answers every message after a typing delay, over its socket as the workspace's
+   composer does for text (``{"action": "send"}``); ``--replies http`` posts to
+   ``/omni/conversas/<id>/enviar/`` instead (the composer's path for files).
 
 What is measured (wall clock of this process, so both ends on one clock):
 
@@ -47,8 +48,9 @@ What is measured (wall clock of this process, so both ends on one clock):
 * customer → agent, open pane: the same send → the fragment appended to the
   open conversation's pane carrying the message text (``render_new_messages``),
   for the conversation each agent has open;
-* agent → customer: the agent's POST starts → the customer's socket receives
-  the appended message with that text; the POST's own response time beside it.
+* agent → customer: the agent's send (socket message or POST) starts → the
+  customer's socket receives the appended message with that text; the time to
+  the server's "sent" acknowledgement (or the POST's response) beside it.
 
 Printed: p50/p95/p99 and counts, the target, the load average before and
 after, the CPU seconds daphne used during the phase (and per message), its
@@ -412,6 +414,7 @@ class Agent:
         self.last_since: dict[int, str] = {}  # conversation → waiting clock last shown as "Aguardando você"
         self.conversations: list[int] = []
         self.tasks: list[asyncio.Task] = []
+        self.pending: dict[str, tuple[float, tuple[int, int]]] = {}  # socket replies not yet acknowledged
 
     async def open(self) -> None:
         import httpx
@@ -454,6 +457,13 @@ class Agent:
                         re.findall(r'id="(omni-[a-z-]+)', message)[:4],
                         CUSTOMER_MARK.findall(message)[-2:], flush=True,
                     )
+                if message.startswith("{"):  # {"sent": nonce}: a socket reply stored
+                    started, key = self.pending.pop(json.loads(message).get("sent"), (None, None))
+                    if started is not None:
+                        b.stats.post.append((arrived - started) * 1000)
+                    continue
+                if 'id="omni-composer"' in message and "is-invalid" in message:
+                    b.stats.errors.append(f"reply refused: {message[:200]!r}")
                 if 'id="omni-messages-' in message:
                     for match in CUSTOMER_MARK.finditer(message):
                         key = (int(match[1]), int(match[2]))
@@ -496,10 +506,19 @@ class Agent:
         await asyncio.sleep(random.uniform(*span(b.args.agent_delay)))
         conversation_id, k = key
         b.posted[key] = started = now()
+        body = f"Resposta {k} do agente AGT{conversation_id}K{k}END"
+        if b.args.replies == "socket":  # as static/js/omni.js sends a text reply
+            nonce = f"{conversation_id}-{k}"
+            self.pending[nonce] = (started, key)
+            try:
+                await self.ws.send(json.dumps({"action": "send", "conversation": conversation_id, "body": body, "nonce": nonce}))
+            except Exception as exc:
+                b.stats.errors.append(f"reply {key}: {exc!r}")
+            return
         try:
             r = await self.http.post(
                 f"/omni/conversas/{conversation_id}/enviar/",
-                data={"body": f"Resposta {k} do agente AGT{conversation_id}K{k}END"},
+                data={"body": body},
                 headers={
                     "Cookie": self.cookie, "X-CSRFToken": self.csrf, "HX-Request": "true", "Origin": b.origin,
                     "HX-Current-URL": f"{b.base}/omni/atendimento/{conversation_id}/",
@@ -640,8 +659,9 @@ async def run(port: int, args, agents_in: list, daphne_pid: int, http_port: int 
     print("  " + "-" * (len(header) - 2))
     print(line("customer -> agent (sidebar notification)", s.c2a_notify, TARGET_MS))
     print(line("customer -> agent (open pane, message text)", s.c2a_pane, TARGET_MS))
-    print(line("agent -> customer (POST start -> widget)", s.a2c, TARGET_MS))
-    print(line("agent reply POST response time", s.post))
+    how = "socket send" if args.replies == "socket" else "POST start"
+    print(line(f"agent -> customer ({how} -> widget)", s.a2c, TARGET_MS))
+    print(line("agent reply: stored (socket ack)" if args.replies == "socket" else "agent reply POST response time", s.post))
     print(line("routing: queued_at -> assigned_at (DB)", route_db))
     print(line("routing: option '1' sent -> agent shown", s.option_to_agent))
     print(line("routing: start POST -> agent shown", s.start_to_agent))
@@ -673,6 +693,11 @@ def main() -> None:
         "--http-workers", type=int, default=0,
         help="serve HTTP (widget pages, the agents' reply POSTs) with gunicorn's sync workers as README's "
         "'Serving plain HTTP at volume' does, websockets staying on the one daphne process (default 0: all on daphne)",
+    )
+    parser.add_argument(
+        "--replies", choices=("socket", "http"), default="socket",
+        help="how agents send text replies: over their socket as the workspace does (default), or by the "
+        "composer's htmx POST (the path files take)",
     )
     parser.add_argument(
         "--conn-max-age", type=int, default=None,

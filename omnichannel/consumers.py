@@ -9,6 +9,11 @@ beside the page's ``/ws/live/`` one. Protocol (JSON from the browser):
 - ``{"action": "workspace", "conversation": 12, "after": 345}``: this page is the
   workspace, with conversation 12 open (optional) and its messages shown up to
   id 345. Answered at once with the list and whatever the page missed.
+- ``{"action": "send", "conversation": 12, "body": "…", "note": false, "nonce": "n1"}``:
+  the composer's text reply or internal note (``views_live.send_from_socket``: same
+  form, access rule and service as the composer's POST, which files still use).
+  Answered ``{"sent": "n1"}`` once stored (the message itself arrives in the pane as
+  any other does), or with the composer carrying the refusal.
 - anything else is ignored.
 
 Connection loss: the socket never takes the agent out of routing itself. Each
@@ -26,6 +31,7 @@ Server → browser: HTML fragments with ``hx-swap-oob``, rendered per viewer by
 """
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any
@@ -153,6 +159,19 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             self._schedule_flush()
         elif action == "workspace":
             await self._subscribe_workspace(content.get("conversation"), content.get("after"))
+        elif action == "send":
+            await self._send_message(content)
+
+    async def _send_message(self, content: dict[str, Any]) -> None:
+        nonce = str(content.get("nonce") or "")[:64]
+        try:
+            html = await database_sync_to_async(views_live.send_from_socket)(
+                self.user, content.get("conversation"), content.get("body"), bool(content.get("note")), self.csrf
+            )
+        except Exception:  # the text stays in the browser's box (no "sent"); the socket lives on
+            logger.exception("omni socket send failed for user %s", self.user.pk)
+            return
+        await self.send(text_data=html or json.dumps({"sent": nonce}))
 
     async def _subscribe_workspace(self, raw_id: Any, raw_after: Any) -> None:
         if not self.workspace:

@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +17,17 @@ from omnichannel.models import (
 from omnichannel.services import MAX_MESSAGE_LENGTH
 
 User = get_user_model()
+
+
+def apply_service_errors(form: forms.Form, exc: ValidationError | PermissionDenied) -> None:
+    """Put a service's refusal on the form: on its field when the form has one, else on top."""
+    if isinstance(exc, PermissionDenied):
+        form.add_error(None, str(exc) or _("Você não tem permissão para esta ação."))
+    elif hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
 
 
 class AgentChoiceField(forms.ModelChoiceField):

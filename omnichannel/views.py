@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from omnichannel import forms, services
+from omnichannel.forms import apply_service_errors as _apply_errors
 from omnichannel.models import Conversation, MessageAttachment
 from omnichannel.views_live import (
     PRESENCE,
@@ -35,18 +36,6 @@ from omnichannel.views_live import (
     pane_context,
     presence_context,
 )
-
-
-def _apply_errors(form: Form, exc: ValidationError | PermissionDenied) -> None:
-    """Put a service's refusal on the form: on its field when the form has one, else on top."""
-    if isinstance(exc, PermissionDenied):
-        form.add_error(None, str(exc) or _("Você não tem permissão para esta ação."))
-        return
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _status(exc: Exception | None) -> int:

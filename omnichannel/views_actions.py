@@ -25,6 +25,7 @@ from django_htmx.http import reswap, retarget
 
 from omnichannel import services, tagging
 from omnichannel.forms import PresenceForm
+from omnichannel.forms import apply_service_errors as _apply_errors
 from omnichannel.models import Conversation, Tag
 from omnichannel.views_live import (
     WORKSPACE,
@@ -65,16 +66,6 @@ def tags_context(user: AbstractBaseUser, conversation: Conversation) -> dict[str
         "can_tag": can_tag,
         "tags_form": TagsForm(conversation=conversation, current=tags) if can_tag else None,
     }
-
-
-def _apply_errors(form: forms.Form, exc: ValidationError | PermissionDenied) -> None:
-    if isinstance(exc, PermissionDenied):
-        form.add_error(None, str(exc) or _("Você não tem permissão para esta ação."))
-    elif hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _sidebar_oob(request: HttpRequest, active_id: int | None) -> str:

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from omnichannel import canned
 from omnichannel.canned_forms import CannedFilterForm, CannedForm
+from omnichannel.forms import apply_service_errors as _apply_errors
 from omnichannel.models import CannedResponse
 from omnichannel.views_live import can_use_workspace
 
@@ -42,16 +42,6 @@ def _get_canned_for_user(user: AbstractBaseUser, pk: int) -> CannedResponse:
     if not canned.can_edit(user, row):
         raise PermissionDenied(_("Só supervisores alteram as mensagens pré-salvas públicas."))
     return row
-
-
-def _apply_errors(form: Form, exc: ValidationError | PermissionDenied) -> None:
-    if isinstance(exc, PermissionDenied):
-        form.add_error(None, str(exc) or _("Você não tem permissão para esta ação."))
-    elif hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @require_GET

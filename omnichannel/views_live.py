@@ -551,6 +551,38 @@ def render_message_states(user: AbstractBaseUser, conversation_id: int, message_
     return "".join(_oob(render_to_string(f"{WORKSPACE}#message", {"message": m})) for m in messages)
 
 
+def send_from_socket(user: AbstractBaseUser, conversation_id: Any, body: Any, note: bool, csrf_secret: str = "") -> str:
+    """A text reply or internal note typed in the composer and sent over the agent's socket
+    (``static/js/omni.js``; files still go by the composer's POST). The same form, access rule
+    and service as ``views.conversation_send``: "" once stored (the message reaches the pane
+    through its live change, like the customer's), else the composer with the refusal on it
+    (or the pane's "gone" card when the conversation is no longer this viewer's)."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from omnichannel import forms
+
+    try:
+        conversation = access_conversation(user, conversation_id, related=())
+    except (Http404, TypeError, ValueError):
+        return _oob(render_to_string(f"{WORKSPACE}#gone", {"conversation_id": conversation_id}))
+    form = forms.MessageForm({"body": body if isinstance(body, str) else "", "note": "on" if note else ""})
+    if form.is_valid():
+        text = form.cleaned_data["body"]
+        try:
+            if form.cleaned_data["note"]:
+                services.conversation_note(actor=user, conversation=conversation, body=text)
+                services.conversation_mark_read(actor=user, conversation=conversation)
+            else:
+                services.conversation_reply(actor=user, conversation=conversation, body=text)
+            return ""
+        except (ValidationError, PermissionDenied) as exc:
+            forms.apply_service_errors(form, exc)
+    conversation = access_conversation(user, conversation.pk)
+    request = viewer_request(user, csrf_secret, reverse("omnichannel:conversation", args=[conversation.pk]))
+    context = {"pane": {**pane_context(user, conversation), "message_form": form}}
+    return _oob(render_to_string(f"{WORKSPACE}#composer", context, request=request))
+
+
 def render_pane_state(user: AbstractBaseUser, conversation_id: int, csrf_secret: str = "") -> str:
     """The parts of the open pane a status change alters: header, actions, composer, customer panel."""
     try:

@@ -17,6 +17,8 @@
   var retryDelay = 1000;
   var beatSeconds = Math.max(5, parseInt(root.dataset.heartbeat, 10) || 25);
   var beatTimer = null;
+  var pending = {};  // composer texts sent over the socket, by nonce, until the server says stored
+  var sequence = 0;
 
   function workspace() { return document.querySelector("[data-omni-workspace]"); }
   function pane() { return document.getElementById("omni-pane"); }
@@ -55,9 +57,13 @@
       if (beatTimer) { clearInterval(beatTimer); }
       beatTimer = setInterval(function () { send({action: "heartbeat"}); }, beatSeconds * 1000);
     });
-    socket.addEventListener("message", function (event) { apply(String(event.data || "")); });
+    socket.addEventListener("message", function (event) {
+      var data = String(event.data || "");
+      if (data.charAt(0) === "{") { acknowledge(data); } else { apply(data); }
+    });
     socket.addEventListener("close", function (event) {
       root.dataset.state = "offline";
+      Object.keys(pending).forEach(function (nonce) { settle(nonce, false); });
       if (beatTimer) { clearInterval(beatTimer); beatTimer = null; }
       if (event.code === 4401 || event.code === 4403) { return; }
       setTimeout(connect, retryDelay + Math.random() * 1000);
@@ -88,6 +94,51 @@
     if (current) { current.dataset.lastMessage = String(lastMessageId()); }
     if (scroll) { box.scrollTop = box.scrollHeight; }
   }
+
+  // --- the composer's text over the socket -------------------------------------------------------
+  // A text reply or internal note goes over the open socket (no HTTP request per message); a
+  // message with files, or any message while the socket is down, goes by the form's POST.
+  // The text stays in the box until the server answers {"sent": nonce}; a refusal comes back
+  // as the composer itself, carrying the error and the text.
+  function settle(nonce, stored) {
+    var entry = pending[nonce];
+    if (!entry) { return; }
+    delete pending[nonce];
+    clearTimeout(entry.timer);
+    if (entry.button) { entry.button.disabled = false; }
+    if (stored && entry.area.isConnected && entry.area.value === entry.body) {
+      entry.area.value = "";
+      entry.area.focus();
+    }
+  }
+
+  function acknowledge(data) {
+    var message;
+    try { message = JSON.parse(data); } catch (e) { return; }
+    if (message && message.sent !== undefined) { settle(String(message.sent), true); }
+  }
+
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail && event.detail.elt;
+    if (!form || form.id !== "omni-composer" || !form.dataset.conversation) { return; }
+    if (!socket || socket.readyState !== WebSocket.OPEN) { return; }
+    var files = form.querySelector("[data-omni-files]");
+    if (files && files.files && files.files.length) { return; }
+    var area = form.querySelector("[data-omni-body]");
+    if (!area || !area.value.trim()) { return; }  // the POST answers "Escreva a mensagem."
+    event.preventDefault();
+    var button = form.querySelector("button[type='submit']");
+    if (button && button.disabled) { return; }
+    var kind = form.querySelector("input[name='note']:checked");
+    var nonce = String(++sequence);
+    pending[nonce] = {
+      area: area, body: area.value, button: button,
+      timer: setTimeout(function () { settle(nonce, false); }, 15000),
+    };
+    if (button) { button.disabled = true; }
+    send({action: "send", conversation: form.dataset.conversation, body: area.value,
+          note: !!(kind && kind.value), nonce: nonce});
+  });
 
   // --- clocks: time in the current state, waiting times --------------------------------------
   function pad(n) { return (n < 10 ? "0" : "") + n; }

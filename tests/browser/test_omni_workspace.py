@@ -103,12 +103,16 @@ def test_agent_goes_online_receives_replies_and_resolves(desk, open_as, asgi_ser
     ))
     expect(messages).to_contain_text("Já reiniciei o modem <duas vezes>.", timeout=5_000)
 
-    # The agent replies with Enter.
+    # The agent replies with Enter: over the agent's socket, no HTTP request; the box empties.
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/enviar/" in r.url else None)
     body = page.locator("[data-omni-body]")
     body.fill("Olá, Maria! Vou verificar sua conexão agora.")
     body.press("Enter")
     expect(messages).to_contain_text("Olá, Maria! Vou verificar sua conexão agora.")
-    expect(messages.locator(".omni-kind-agent")).to_have_count(1)  # once, though it came by HTTP and socket
+    expect(body).to_have_value("")
+    expect(messages.locator(".omni-kind-agent")).to_have_count(1)
+    assert posts == []
     assert Message.objects.filter(conversation_id=conversation.pk, kind=MessageKind.AGENT).count() == 1
     screenshot(page, "omni-3-conversation")
 

@@ -288,3 +288,93 @@ def test_supervisor_sees_the_agents_card_change_live(supervisor, agent, queue, r
     html = run(scenario)
     assert 'id="omni-agents" hx-swap-oob="outerHTML"' in html
     assert "Almoço" in html
+
+
+# --- the composer's text over the socket ---------------------------------------------------------
+
+
+def test_reply_over_the_socket_is_stored_acknowledged_and_shown_in_the_pane(agent, queue):
+    go_online(agent)
+    conversation = start(queue)
+    shown = Message.objects.filter(conversation=conversation).order_by("-id").values_list("id", flat=True)[0]
+    cookie = session_cookie(agent)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "workspace", "conversation": conversation.pk, "after": shown})
+        await receive_until(comm, 'id="omni-sidebar"')
+        await comm.send_json_to(
+            {"action": "send", "conversation": conversation.pk, "body": "<i>Olá</i>, já vejo", "nonce": "n7"}
+        )
+        html = await receive_until(comm, '{"sent": "n7"}')
+        html += await receive_until(comm, "já vejo</div>")
+        await comm.disconnect()
+        return html
+
+    html = run(scenario)
+    message = Message.objects.filter(conversation=conversation).latest("id")
+    assert (message.kind, message.body, message.author_id) == ("agent", "<i>Olá</i>, já vejo", agent.pk)
+    assert "&lt;i&gt;Olá&lt;/i&gt;, já vejo" in html and "<i>Olá" not in html
+
+
+def test_note_over_the_socket_is_internal(agent, queue):
+    go_online(agent)
+    conversation = start(queue)
+    cookie = session_cookie(agent)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "send", "conversation": conversation.pk, "body": "só nós", "note": True, "nonce": "a"})
+        html = await receive_until(comm, '{"sent": "a"}')
+        await comm.disconnect()
+        return html
+
+    run(scenario)
+    assert Message.objects.filter(conversation=conversation).latest("id").kind == "note"
+
+
+def test_refused_reply_over_the_socket_returns_the_composer_with_the_error_and_stores_nothing(agent, queue):
+    go_online(agent)
+    conversation = start(queue)
+    before = Message.objects.count()
+    cookie = session_cookie(agent)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "send", "conversation": conversation.pk, "body": "   ", "nonce": "b"})
+        empty = await receive_until(comm, 'id="omni-composer"')
+        await comm.send_json_to({"action": "send", "conversation": conversation.pk, "body": "x" * 5000, "nonce": "c"})
+        long = await receive_until(comm, 'id="omni-composer"')
+        await comm.disconnect()
+        return empty, long
+
+    empty, long = run(scenario)
+    assert "Escreva a mensagem." in empty and 'hx-swap-oob="outerHTML"' in empty and '"sent"' not in empty
+    assert "no máximo 4000 caracteres (ele possui 5000)" in long
+    assert Message.objects.count() == before
+
+
+def test_teammate_cannot_reply_over_the_socket(agent, teammate, queue):
+    """Someone else's conversation: the pane's "gone" card, nothing stored (the access rule of the POST)."""
+    go_online(agent)
+    conversation = start(queue)
+    before = Message.objects.count()
+    cookie = session_cookie(teammate)
+
+    async def scenario():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"action": "send", "conversation": conversation.pk, "body": "intrusão", "nonce": "d"})
+        gone = await receive_until(comm, 'id="omni-pane"')
+        await comm.send_json_to({"action": "send", "conversation": "abc", "body": "x", "nonce": "e"})
+        bad = await receive_until(comm, 'id="omni-pane"')
+        await comm.disconnect()
+        return gone, bad
+
+    gone, bad = run(scenario)
+    assert "Esta conversa não está mais com você." in gone and '"sent"' not in gone
+    assert "Esta conversa não está mais com você." in bad
+    assert Message.objects.count() == before
