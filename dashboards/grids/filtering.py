@@ -149,7 +149,9 @@ def filters_for(column: Column) -> dict[str, django_filters.Filter]:
         return {
             column.key: django_filters.ChoiceFilter(
                 label=label,
-                choices=column.get_choices,
+                # A plain function, not the bound method: each request's form deep-copies its
+                # fields, and deep-copying a bound method deep-copies the whole Column with it.
+                choices=lambda: column.get_choices(),
                 empty_label=_("Todos"),
                 method=_apply(column, "exact"),
                 widget=_select_widget(column),
