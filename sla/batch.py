@@ -336,21 +336,22 @@ def _write(changes: list[tuple], now: datetime) -> int:
                 f" FROM sla_recompute_us AS t WHERE c.ticket_id = t.ticket_id AND c.version = t.version"
                 f" AND c.stopped_at IS NULL AND c.state IN {states}"
             )
-            # Lock the tickets whose breach time may be cleared before their clocks, in the order
-            # of the ticket operations (ticket, then clock), so the two never deadlock.
+            # Lock the tickets whose copies (breach time, deadline) change before their clocks, in
+            # the order of the ticket operations (ticket, then clock), so the two never deadlock.
             tickets = connection.ops.quote_name(Ticket._meta.db_table)
             cursor.execute(
                 f"SELECT tk.id FROM {tickets} AS tk JOIN sla_recompute_us AS t ON tk.id = t.ticket_id"  # noqa: S608
-                " WHERE tk.sla_breached_at IS NOT NULL ORDER BY tk.id FOR NO KEY UPDATE OF tk"
+                " ORDER BY tk.id FOR NO KEY UPDATE OF tk"
             )
             cursor.execute(sql, params)
             updated = cursor.rowcount
-            # The tickets' copy of the breach time (the late panels read it), in the same transaction.
+            # The tickets' copy of the breach time and deadline (the late panels and the "SLA"
+            # sort read them), in the same transaction.
             cursor.execute(
-                f"UPDATE {tickets} AS tk SET sla_breached_at = c.breached_at"  # noqa: S608
+                f"UPDATE {tickets} AS tk SET sla_breached_at = c.breached_at, sla_due_at = c.due_at"  # noqa: S608
                 f" FROM sla_recompute_us AS t, {_table()} AS c"
                 " WHERE tk.id = t.ticket_id AND c.ticket_id = t.ticket_id"
-                " AND tk.sla_breached_at IS DISTINCT FROM c.breached_at"
+                " AND (tk.sla_breached_at IS DISTINCT FROM c.breached_at OR tk.sla_due_at IS DISTINCT FROM c.due_at)"
             )
             return updated
     # SQLite (the embedded default): one prepared statement, executed per row.

@@ -174,19 +174,21 @@ def write_clocks(first_id: int, last_id: int, now: datetime, *, bulk: bool = Fal
 
 
 def _copy_breaches(first_id: int, last_id: int) -> None:
-    """The tickets' copy of their clocks' breach times (``Ticket.sla_breached_at``), set-based."""
+    """The tickets' copies of their clocks' breach times and deadlines (``Ticket.sla_breached_at``,
+    ``Ticket.sla_due_at``), set-based."""
     if connection.vendor != "postgresql":
-        breached = SlaClock.objects.filter(breached_at__isnull=False, ticket_id__gte=first_id, ticket_id__lte=last_id)
-        Ticket.objects.filter(pk__in=breached.values("ticket_id")).update(
-            sla_breached_at=Subquery(breached.filter(ticket_id=OuterRef("pk")).values("breached_at")[:1])
+        clocks = SlaClock.objects.filter(ticket_id__gte=first_id, ticket_id__lte=last_id)
+        clock = clocks.filter(ticket_id=OuterRef("pk"))
+        Ticket.objects.filter(pk__in=clocks.values("ticket_id")).update(
+            sla_breached_at=Subquery(clock.values("breached_at")[:1]), sla_due_at=Subquery(clock.values("due_at")[:1])
         )
         return
     tickets = connection.ops.quote_name(Ticket._meta.db_table)
     clocks = connection.ops.quote_name(SlaClock._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {tickets} AS t SET sla_breached_at = c.breached_at FROM {clocks} AS c"  # noqa: S608
-            " WHERE c.ticket_id = t.id AND c.breached_at IS NOT NULL AND c.ticket_id BETWEEN %s AND %s",
+            f"UPDATE {tickets} AS t SET sla_breached_at = c.breached_at, sla_due_at = c.due_at"  # noqa: S608
+            f" FROM {clocks} AS c WHERE c.ticket_id = t.id AND c.ticket_id BETWEEN %s AND %s",
             [first_id, last_id],
         )
 
@@ -223,6 +225,7 @@ def _demo_interventions(rng: random.Random, now: datetime) -> None:
         clock.due_at = add_business_time(info.spec, clock.started_at, info.amount(clock.policy.resolution_amount, clock.policy.resolution_unit) + timedelta(seconds=clock.increment_seconds))
         clock.version += 1
         clock.save(update_fields=["increment_seconds", "due_at", "version"])
+        Ticket.objects.filter(pk=clock.pk).update(sla_due_at=clock.due_at)
         SlaIntervention.objects.create(
             ticket_id=clock.pk, kind=SlaIntervention.Kind.INCREMENT, actor=actor, created_at=at,
             reason=reasons[rng.choice(INCREMENT_REASONS)], notes="Incremento combinado com o cliente.",

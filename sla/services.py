@@ -120,17 +120,19 @@ def _counting_state(clock: SlaClock, now: datetime) -> None:
         clock.at_risk_at = None
 
 
-def _sync_ticket_breach(clock: SlaClock) -> None:
-    """Copy the clock's breach time to its ticket (``Ticket.sla_breached_at``, read by the late panels)."""
-    Ticket.objects.filter(pk=clock.ticket_id).update(sla_breached_at=clock.breached_at)
+def _sync_ticket(clock: SlaClock) -> None:
+    """Copy the clock's breach time and deadline to its ticket (``Ticket.sla_breached_at``, read by
+    the late panels; ``Ticket.sla_due_at``, the grids' "SLA" sort)."""
+    Ticket.objects.filter(pk=clock.ticket_id).update(sla_breached_at=clock.breached_at, sla_due_at=clock.due_at)
 
 
 def sync_ticket_breaches(*, ticket_ids: list[int]) -> None:
-    """``_sync_ticket_breach`` for many tickets in one statement (the batch paths)."""
+    """``_sync_ticket`` for many tickets in one statement (the batch paths)."""
     if not ticket_ids:
         return
+    clock = SlaClock.objects.filter(ticket_id=OuterRef("pk"))
     Ticket.objects.filter(pk__in=ticket_ids).update(
-        sla_breached_at=Subquery(SlaClock.objects.filter(ticket_id=OuterRef("pk")).values("breached_at")[:1])
+        sla_breached_at=Subquery(clock.values("breached_at")[:1]), sla_due_at=Subquery(clock.values("due_at")[:1])
     )
 
 
@@ -160,8 +162,7 @@ def clock_start(*, ticket: Ticket, at: datetime, policy: SlaPolicy | None = None
     if existing is not None:
         clock.version = existing.version + 1
     clock.save(force_insert=existing is None, force_update=existing is not None)
-    if existing is not None and existing.breached_at is not None:
-        _sync_ticket_breach(clock)
+    _sync_ticket(clock)
     return clock
 
 
@@ -170,7 +171,7 @@ def clock_stop(*, ticket: Ticket, at: datetime) -> SlaClock | None:
     clock = SlaClock.objects.select_for_update().select_related("policy", "calendar").filter(pk=ticket.pk).first()
     if clock is None or clock.state not in (*OPEN_STATES, ClockState.BREACHED) or clock.stopped_at is not None:
         return clock
-    breached_before = clock.breached_at
+    breached_before, due_before = clock.breached_at, clock.due_at
     if clock.state == ClockState.PAUSED and clock.paused_at is not None:
         info = calendar_info(clock.calendar)
         clock.paused_seconds += int(business_time_between(info.spec, clock.paused_at, at).total_seconds())
@@ -185,8 +186,8 @@ def clock_stop(*, ticket: Ticket, at: datetime) -> SlaClock | None:
     clock.stopped_at = at
     clock.version += 1
     clock.save()
-    if clock.breached_at != breached_before:
-        _sync_ticket_breach(clock)
+    if clock.breached_at != breached_before or clock.due_at != due_before:
+        _sync_ticket(clock)
     return clock
 
 
@@ -205,7 +206,6 @@ def clock_follow_policy(*, ticket: Ticket, at: datetime, actor: AbstractBaseUser
         return clock
     if clock.stopped_at is not None:
         return clock
-    breached_before = clock.breached_at
     info = calendar_info(policy.calendar)
     if clock.calendar_id != policy.calendar_id and clock.paused_at is not None:
         # The pause so far was counted on the old calendar: close it there and reopen on the new one.
@@ -220,8 +220,7 @@ def clock_follow_policy(*, ticket: Ticket, at: datetime, actor: AbstractBaseUser
         _counting_state(clock, at)
     clock.version += 1
     clock.save()
-    if clock.breached_at != breached_before:
-        _sync_ticket_breach(clock)
+    _sync_ticket(clock)
     record(ticket=ticket, kind=EventKind.SLA_CHANGED, actor=actor, data={"change": "policy", "policy": policy.name}, at=at)
     return clock
 
@@ -358,7 +357,7 @@ def _intervene(
 ) -> SlaIntervention:
     clock.version += 1
     clock.save()
-    _sync_ticket_breach(clock)
+    _sync_ticket(clock)
     intervention = SlaIntervention.objects.create(
         ticket=ticket,
         kind=kind,

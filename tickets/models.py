@@ -517,6 +517,9 @@ class Ticket(AddressFields):
     # with every change of the clock's: the late panels filter on it with the visibility columns
     # in one index, without joining the clocks.
     sla_breached_at = models.DateTimeField(_("atrasado em"), null=True, blank=True, editable=False)
+    # A copy of the SLA clock's deadline (``sla.SlaClock.due_at``), written with it: the grids'
+    # "SLA" sort walks the open tickets' index by it instead of joining and sorting every clock.
+    sla_due_at = models.DateTimeField(_("prazo do SLA"), null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(_("atualizado em"), auto_now=True)
 
     class Meta:
@@ -624,6 +627,13 @@ class Ticket(AddressFields):
             models.Index(
                 fields=["id", "team", "assignee", "closed_at", "origin", "sla_breached_at"],
                 name="ticket_id_vis_late_idx",
+            ),
+            # Open tickets by SLA deadline, with the visibility columns: the "SLA" sort of the open
+            # views, and of their events ("Interações"), reads the first tickets of this range.
+            models.Index(
+                fields=["sla_due_at", "id", "team", "assignee"],
+                condition=Q(closed_at__isnull=True),
+                name="ticket_open_sla_due_idx",
             ),
         ]
 

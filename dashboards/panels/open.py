@@ -50,6 +50,14 @@ def open_interactions(user: AbstractBaseUser, now: datetime) -> QuerySet:
     return TicketEvent.objects.filter(of_visible_tickets(user, open_only=True, semi_join=True))
 
 
+def open_interactions_joined(user: AbstractBaseUser, now: datetime) -> QuerySet:
+    """``open_interactions`` joined to the tickets instead of a semi-join on their ids: sorted by
+    the ticket's SLA deadline, PostgreSQL walks the open tickets' deadline index
+    (``ticket_open_sla_due_idx``) and reads the events of the first few tickets, where the
+    semi-join read and sorted the events of every visible open ticket (175,000 at 1M)."""
+    return TicketEvent.objects.filter(of_visible_tickets(user, open_only=True))
+
+
 def open_subprocess_deadlines(user: AbstractBaseUser, now: datetime) -> QuerySet:
     """Prazos dos subprocessos: the unfinished stage (one row each) of every visible ticket not
     finalized, late or not."""
@@ -148,7 +156,7 @@ register(
             c.sla(EVENT),
             event_actor(),
         ],
-        rule=open_interactions, default_sort="-event_at",
+        rule=open_interactions, default_sort="-event_at", sort_rules={"sla": open_interactions_joined},
     )
 )
 

@@ -71,7 +71,10 @@ def desk():
             state=ClockState.BREACHED if late else ClockState.RUNNING,
             breached_at=now - timedelta(hours=1) if late else None,
         )
-        Ticket.objects.filter(pk=ticket.pk).update(sla_breached_at=now - timedelta(hours=1) if late else None)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            sla_breached_at=now - timedelta(hours=1) if late else None,
+            sla_due_at=now - timedelta(hours=1) if late else now + timedelta(hours=6),
+        )
         TicketEvent.objects.create(ticket=ticket, kind=EventKind.CREATED, actor=agent, created_at=opened)
         if i % 5 == 1:
             ServiceOrder.objects.create(

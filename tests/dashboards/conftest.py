@@ -54,9 +54,9 @@ def make_clock(sla_policy):
             state=state,
             breached_at=breached_at,
         )
-        # What the sla app's writers do: the ticket carries the clock's breach time.
-        Ticket.objects.filter(pk=ticket.pk).update(sla_breached_at=breached_at)
-        ticket.sla_breached_at = breached_at
+        # What the sla app's writers do: the ticket carries the clock's breach time and deadline.
+        Ticket.objects.filter(pk=ticket.pk).update(sla_breached_at=breached_at, sla_due_at=due_at)
+        ticket.sla_breached_at, ticket.sla_due_at = breached_at, due_at
         return clock
 
     return _make

@@ -257,3 +257,48 @@ def test_late_hours_and_finalized_flag(client, supervisor, make_ticket, make_clo
     assert cells[finalized.pk]["finalized"] == "SIM"
     assert cells[still_open.pk]["late_hours"] == "12,0"
     assert cells[still_open.pk]["finalized"] == "NÃO"
+
+
+@pytest.mark.parametrize("who", ["supervisor", "agent"])
+def test_interactions_sorted_by_sla_are_the_same_rows_in_deadline_order(
+    request, client, make_ticket, make_clock, other_team, agent, who
+):
+    """Sorted by "SLA" the page reads the events joined to their tickets (``sort_rules``): the
+    same rows as the view's rule, in the tickets' deadline order (no clock last), page by page."""
+    viewer = request.getfixturevalue(who)
+    due = [NOW + timedelta(hours=h) for h in (5, -2, 9, 1)]
+    tickets = [make_ticket(opened_at=local(2026, 3, 10, 8, i), assignee=agent if i % 2 else None) for i in range(4)]
+    for ticket, at in zip(tickets, due, strict=True):
+        make_clock(ticket, due_at=at)
+    no_clock = make_ticket(opened_at=local(2026, 3, 10, 9, 0))
+    hidden = make_ticket(opened_at=local(2026, 3, 10, 9, 0), team=other_team)
+    make_clock(hidden, due_at=NOW - timedelta(days=9))
+    closed = make_ticket(opened_at=local(2026, 3, 10, 8, 0), closed_at=local(2026, 3, 10, 9, 0))
+    make_clock(closed, due_at=NOW - timedelta(days=8))
+    for ticket in [*tickets, no_clock, hidden, closed]:
+        for minute in (1, 2):
+            TicketEvent.objects.create(ticket=ticket, kind=EventKind.COMMENT_ADDED, created_at=local(2026, 3, 10, 10, minute))
+    client.force_login(viewer)
+    default = client.get(view_url("open/interactions", per_page=100))
+    ids = [row["pk"] for row in default.context["rows"]]
+
+    def walk(sort: str) -> list[int]:
+        seen, params = [], {"o": sort, "per_page": 3}
+        for _ in range(10):
+            page = client.get(view_url("open/interactions", **params))
+            assert page.status_code == 200
+            seen += [(row["ticket_id"], row["pk"]) for row in page.context["rows"]]
+            cursor = page.context["grid"].page.next_cursor if page.context["grid"].page.has_next else None
+            if not cursor:
+                return seen
+            params["after"] = cursor
+        raise AssertionError("too many pages")
+
+    ascending = walk("sla")
+    assert sorted(pk for _t, pk in ascending) == sorted(ids)
+    by_due = sorted((t for t in tickets if t.pk in {tk for tk, _ in ascending}), key=lambda t: t.sla_due_at)
+    expected_order = [t.pk for t in by_due] + ([no_clock.pk] if no_clock.pk in {tk for tk, _ in ascending} else [])
+    assert list(dict.fromkeys(tk for tk, _ in ascending)) == expected_order
+    assert hidden.pk not in {tk for tk, _ in ascending} and closed.pk not in {tk for tk, _ in ascending}
+    descending = walk("-sla")
+    assert sorted(pk for _t, pk in descending) == sorted(ids)

@@ -1,5 +1,6 @@
 """Every writer of an SLA clock's breach time keeps the ticket's copy (``Ticket.sla_breached_at``,
-read by the late panels) equal to it.
+read by the late panels) equal to it; and of its deadline, ``Ticket.sla_due_at`` (the grids'
+"SLA" sort), checked by ``copies`` on every call.
 
 Same calendar as conftest.py: the 8-hour policy started at NOW (Monday 02/03 10:00) is due
 Tuesday 03/03 09:00.
@@ -26,10 +27,12 @@ WEDNESDAY_9 = sp(2026, 3, 4, 9)
 
 
 def copies(*tickets) -> list:
-    """(clock's breach time, ticket's copy) per ticket."""
-    clocks = dict(SlaClock.objects.filter(pk__in=[t.pk for t in tickets]).values_list("pk", "breached_at"))
-    copied = dict(Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("pk", "sla_breached_at"))
-    return [(clocks[t.pk], copied[t.pk]) for t in tickets]
+    """(clock's breach time, ticket's copy) per ticket; the deadline's copy must equal the clock's."""
+    ids = [t.pk for t in tickets]
+    clocks = {pk: (breached, due) for pk, breached, due in SlaClock.objects.filter(pk__in=ids).values_list("pk", "breached_at", "due_at")}
+    copied = {pk: (breached, due) for pk, breached, due in Ticket.objects.filter(pk__in=ids).values_list("pk", "sla_breached_at", "sla_due_at")}
+    assert [copied[pk][1] for pk in ids] == [clocks[pk][1] for pk in ids], "the ticket's sla_due_at is not the clock's due_at"
+    return [(clocks[pk][0], copied[pk][0]) for pk in ids]
 
 
 @pytest.fixture
@@ -80,6 +83,31 @@ def test_an_increment_past_now_clears_the_tickets_copy(sla_ticket, supervisor, i
     scan_at(frozen, sp(2026, 3, 3, 10))
     services.sla_increment(actor=supervisor, ticket=sla_ticket, reason=increment_reason, unit="hours", quantity=4)
     assert copies(sla_ticket) == [(None, None)]
+    assert Ticket.objects.get(pk=sla_ticket.pk).sla_due_at == sp(2026, 3, 3, 14)  # moved with the clock (lunch 12-13)
+
+
+def test_the_tickets_deadline_copy_follows_start_pause_resume_and_stop(
+    sla_ticket, supervisor, agent, pause_reason, closing_classification, frozen, django_capture_on_commit_callbacks
+):
+    def due() -> object:
+        copies(sla_ticket)  # the copy equals the clock's deadline
+        return Ticket.objects.get(pk=sla_ticket.pk).sla_due_at
+
+    assert due() == TUESDAY_9
+    frozen.move_to(sp(2026, 3, 2, 14), tick=False)
+    services.sla_pause(actor=supervisor, ticket=sla_ticket, reason=pause_reason)
+    frozen.move_to(sp(2026, 3, 2, 16), tick=False)
+    services.sla_resume(actor=supervisor, ticket=sla_ticket)  # two business hours paused
+    assert due() == sp(2026, 3, 3, 11)
+    services.sla_pause(actor=supervisor, ticket=sla_ticket, reason=pause_reason)
+    frozen.move_to(sp(2026, 3, 2, 17), tick=False)
+    with django_capture_on_commit_callbacks():
+        claimed = ticket_services.ticket_claim(actor=agent, ticket=sla_ticket)
+        ticket_services.ticket_finalize(
+            actor=agent, ticket=claimed, closing_classification=closing_classification, comment="Resolvido."
+        )
+    # Finalized while paused: the hour paused moves the deadline one last time.
+    assert due() == sp(2026, 3, 3, 12)
 
 
 def test_pause_and_resume_of_a_late_clock_keep_the_tickets_copy(sla_ticket, supervisor, pause_reason, frozen):
@@ -140,4 +168,7 @@ def test_the_demo_data_gives_each_ticket_its_clocks_breach_time():
     pairs = list(SlaClock.objects.values_list("breached_at", "ticket__sla_breached_at"))
     assert any(breached is not None for breached, _copy in pairs)
     assert all(breached == copy for breached, copy in pairs)
+    dues = list(SlaClock.objects.values_list("due_at", "ticket__sla_due_at"))
+    assert dues and all(due == copy for due, copy in dues)
+    assert not Ticket.objects.filter(sla_clock__isnull=True, sla_due_at__isnull=False).exists()
     assert not Ticket.objects.filter(sla_clock__isnull=True, sla_breached_at__isnull=False).exists()
