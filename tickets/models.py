@@ -628,6 +628,18 @@ class Ticket(AddressFields):
                 fields=["id", "team", "assignee", "closed_at", "origin", "sla_breached_at"],
                 name="ticket_id_vis_late_idx",
             ),
+            # Open tickets with every dimension of "Gráfico sintético" (operator, process,
+            # subprocess, origin, city, company, classification, day of opening): the pivot
+            # aggregates the visible open tickets from this index alone, without reading
+            # the 26,000 heap rows scattered over the table at 1M.
+            models.Index(
+                fields=[
+                    "team", "assignee", "id", "process", "current_subprocess", "origin", "company",
+                    "opening_classification", "opened_at", "city",
+                ],
+                condition=Q(closed_at__isnull=True),
+                name="ticket_open_pivot_idx",
+            ),
             # Open tickets by SLA deadline, with the visibility columns: the "SLA" sort of the open
             # views, and of their events ("Interações"), reads the first tickets of this range.
             models.Index(
