@@ -997,7 +997,8 @@ def conversation_system_message(*, conversation: Conversation, body: str, data: 
 
 
 def conversation_note(*, actor: AbstractBaseUser, conversation: Conversation, body: str) -> Message:
-    """An internal note: staff only, never sent to the customer."""
+    """An internal note: staff only, never sent to the customer. Like a reply, writing it means
+    the holder has read what came before (``conversation_mark_read``: only the holder's counts)."""
     text = _clean_text(body, "body")
     now = timezone.now()
     with transaction.atomic():
@@ -1005,6 +1006,7 @@ def conversation_note(*, actor: AbstractBaseUser, conversation: Conversation, bo
         _require_open(locked)
         _require_handler(actor, locked)
         message = _message(locked, MessageKind.NOTE, text, now, author=actor)
+    conversation_mark_read(actor=actor, conversation=conversation)
     return message
 
 

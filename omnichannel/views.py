@@ -35,6 +35,7 @@ from omnichannel.views_live import (
     list_context,
     pane_context,
     presence_context,
+    send_composer_message,
 )
 
 
@@ -196,21 +197,13 @@ def conversation_send(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = access_conversation(request.user, pk, related=())
     form = forms.MessageForm(request.POST, request.FILES)
     if form.is_valid():
-        body = form.cleaned_data["body"]
         try:
-            if form.cleaned_data["note"]:
-                message = services.conversation_note(actor=request.user, conversation=conversation, body=body)
-            else:
-                message = services.conversation_reply(
-                    actor=request.user, conversation=conversation, body=body, files=request.FILES.getlist("files")
-                )
+            message = send_composer_message(request.user, conversation, form, request.FILES.getlist("files"))
         except (ValidationError, PermissionDenied) as exc:
             _apply_errors(form, exc)
             return _form_error(request, "composer", conversation, form, _status(exc))
         if not request.htmx:
             return redirect("omnichannel:conversation", pk=conversation.pk)
-        if form.cleaned_data["note"]:  # a reply marks the conversation read itself
-            services.conversation_mark_read(actor=request.user, conversation=conversation)
         context = {
             "pane": {
                 **composer_context(request.user, conversation),

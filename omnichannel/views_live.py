@@ -551,6 +551,15 @@ def render_message_states(user: AbstractBaseUser, conversation_id: int, message_
     return "".join(_oob(render_to_string(f"{WORKSPACE}#message", {"message": m})) for m in messages)
 
 
+def send_composer_message(user: AbstractBaseUser, conversation: Conversation, form: Any, files: list | tuple = ()) -> Message:
+    """The valid composer form's message: an internal note or a reply to the customer (the
+    services' refusals propagate). The POST and the agent's socket both send through here."""
+    body = form.cleaned_data["body"]
+    if form.cleaned_data["note"]:
+        return services.conversation_note(actor=user, conversation=conversation, body=body)
+    return services.conversation_reply(actor=user, conversation=conversation, body=body, files=files)
+
+
 def send_from_socket(user: AbstractBaseUser, conversation_id: Any, body: Any, note: bool, csrf_secret: str = "") -> str:
     """A text reply or internal note typed in the composer and sent over the agent's socket
     (``static/js/omni.js``; files still go by the composer's POST). The same form, access rule
@@ -567,13 +576,8 @@ def send_from_socket(user: AbstractBaseUser, conversation_id: Any, body: Any, no
         return _oob(render_to_string(f"{WORKSPACE}#gone", {"conversation_id": conversation_id}))
     form = forms.MessageForm({"body": body if isinstance(body, str) else "", "note": "on" if note else ""})
     if form.is_valid():
-        text = form.cleaned_data["body"]
         try:
-            if form.cleaned_data["note"]:
-                services.conversation_note(actor=user, conversation=conversation, body=text)
-                services.conversation_mark_read(actor=user, conversation=conversation)
-            else:
-                services.conversation_reply(actor=user, conversation=conversation, body=text)
+            send_composer_message(user, conversation, form)
             return ""
         except (ValidationError, PermissionDenied) as exc:
             forms.apply_service_errors(form, exc)

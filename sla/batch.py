@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 from sla.businesstime import add_business_us
 from sla.calendars import calendar_infos
 from sla.models import ClockState, MatrixPolicy, ProcessPolicy, SlaClock, SlaPolicy
-from sla.services import sync_ticket_breaches, warning_window
+from sla.services import sync_ticket_copies, warning_window
 from tickets.models import EventKind, Ticket, TicketEvent
 from tickets.publish import publish_on_commit, publish_ticket_change, team_group
 
@@ -375,7 +375,7 @@ def _write(changes: list[tuple], now: datetime) -> int:
     with connection.cursor() as cursor:
         cursor.executemany(sql, batch)
         updated = cursor.rowcount if cursor.rowcount is not None and cursor.rowcount >= 0 else len(batch)
-    sync_ticket_breaches(ticket_ids=[change[0] for change in changes])
+    sync_ticket_copies(ticket_ids=[change[0] for change in changes])
     return updated
 
 
@@ -490,7 +490,7 @@ def _mark_batch(*, to_state: str, now: datetime, limit: int) -> tuple[list[tuple
         if not flipped:
             return [], False
         if to_state == ClockState.BREACHED:
-            sync_ticket_breaches(ticket_ids=[row[0] for row in flipped])
+            sync_ticket_copies(ticket_ids=[row[0] for row in flipped])
         teams = dict(
             Ticket.objects.filter(pk__in=[row[0] for row in flipped]).values_list("pk", "team_id")
         )

@@ -30,6 +30,7 @@ from sla.models import (
     TimeUnit,
     WorkingInterval,
 )
+from sla.services import sync_ticket_copies
 from tickets.demo.loader import PostgresBulkLoad, TableWriter, analyze
 from tickets.events import record
 from tickets.models import CategoryMatrix, EventKind, Process, Ticket
@@ -168,12 +169,12 @@ def write_clocks(first_id: int, last_id: int, now: datetime, *, bulk: bool = Fal
     if loader is not None:
         loader.reattach()
         analyze([SlaClock])
-    _copy_breaches(first_id, last_id)
+    _copy_clocks_to_tickets(first_id, last_id)
     _demo_interventions(rng, now)
     return written
 
 
-def _copy_breaches(first_id: int, last_id: int) -> None:
+def _copy_clocks_to_tickets(first_id: int, last_id: int) -> None:
     """The tickets' copies of their clocks' breach times and deadlines (``Ticket.sla_breached_at``,
     ``Ticket.sla_due_at``), set-based."""
     if connection.vendor != "postgresql":
@@ -225,10 +226,10 @@ def _demo_interventions(rng: random.Random, now: datetime) -> None:
         clock.due_at = add_business_time(info.spec, clock.started_at, info.amount(clock.policy.resolution_amount, clock.policy.resolution_unit) + timedelta(seconds=clock.increment_seconds))
         clock.version += 1
         clock.save(update_fields=["increment_seconds", "due_at", "version"])
-        Ticket.objects.filter(pk=clock.pk).update(sla_due_at=clock.due_at)
         SlaIntervention.objects.create(
             ticket_id=clock.pk, kind=SlaIntervention.Kind.INCREMENT, actor=actor, created_at=at,
             reason=reasons[rng.choice(INCREMENT_REASONS)], notes="Incremento combinado com o cliente.",
             unit=TimeUnit.HOURS, quantity=Decimal(hours), due_before=before, due_after=clock.due_at,
         )
         record(ticket=tickets[clock.pk], kind=EventKind.SLA_CHANGED, actor=actor, data={"change": "increment"}, at=at)
+    sync_ticket_copies(ticket_ids=[clock.pk for clock in running])  # the moved deadlines

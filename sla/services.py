@@ -126,7 +126,7 @@ def _sync_ticket(clock: SlaClock) -> None:
     Ticket.objects.filter(pk=clock.ticket_id).update(sla_breached_at=clock.breached_at, sla_due_at=clock.due_at)
 
 
-def sync_ticket_breaches(*, ticket_ids: list[int]) -> None:
+def sync_ticket_copies(*, ticket_ids: list[int]) -> None:
     """``_sync_ticket`` for many tickets in one statement (the batch paths)."""
     if not ticket_ids:
         return

@@ -177,12 +177,11 @@ class GridView(PanelView):
         per_page = _per_page(data.get("per_page"))
         sort_column, descending = self.sort_of(data)
         searched = not self.search_mode or self.is_searched(data)
-        base = self.base_queryset(request.user, now, columns)
+        base = self.base_queryset(request.user, now, columns, sort_key=sort_column.key)
         apply, filterset = self.filters(base, data)
         if not searched:
             return GridResult(self, columns, filterset, sort_column, descending, per_page, searched, None, None)
-        qs = apply(base if sort_column.key not in self.sort_rules else
-                   self.base_queryset(request.user, now, columns, sort_key=sort_column.key))
+        qs = apply(base)
         total = self.exact_count(request.user, lambda: apply(self.base_queryset(request.user, now, columns)))
         if total == 0:
             # Nothing to read; and a sorted read of nothing may walk a whole index to find that out.
