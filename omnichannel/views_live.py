@@ -570,12 +570,31 @@ def send_from_socket(user: AbstractBaseUser, conversation_id: Any, body: Any, no
 
     from omnichannel import forms
 
-    try:
-        conversation = access_conversation(user, conversation_id, related=())
-    except (Http404, TypeError, ValueError):
+    def gone() -> str:
         return _oob(render_to_string(f"{WORKSPACE}#gone", {"conversation_id": conversation_id}))
+
+    try:
+        pk = int(conversation_id)
+    except (TypeError, ValueError):
+        return gone()
     form = forms.MessageForm({"body": body if isinstance(body, str) else "", "note": "on" if note else ""})
-    if form.is_valid():
+    refused = not form.is_valid()
+    if not refused and not form.cleaned_data["note"]:
+        # A reply: the service reads the row under its lock and lets only the agent holding it
+        # answer, so the access rule is read only when it refuses (one query less per reply).
+        try:
+            send_composer_message(user, Conversation(pk=pk), form)
+            return ""
+        except Conversation.DoesNotExist:
+            return gone()
+        except (ValidationError, PermissionDenied) as exc:
+            forms.apply_service_errors(form, exc)
+            refused = True
+    try:
+        conversation = access_conversation(user, pk, related=())
+    except Http404:
+        return gone()
+    if not refused:  # an internal note (a supervisor of the queue may write one too)
         try:
             send_composer_message(user, conversation, form)
             return ""

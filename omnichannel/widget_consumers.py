@@ -116,9 +116,7 @@ def _alert(message: str) -> str:
 
 def _connect(token: str, ip: str) -> tuple[int | None, int]:
     """(conversation id, 0) or (None, close code)."""
-    if not widget.rate_limit_hit("connect_ip", ip) or not widget.rate_limit_hit(
-        "connect_token", token[:300]
-    ):
+    if not widget.rate_limits_hit(("connect_ip", ip), ("connect_token", token[:300])):
         return None, TOO_MANY
     conversation = widget.conversation_for_token(token)
     if conversation is None:
@@ -130,9 +128,7 @@ def _connect(token: str, ip: str) -> tuple[int | None, int]:
 
 def _customer_message(conversation_id: int, token: str, ip: str, body: str) -> str:
     """Store the customer's message; the alert fragment (a pt-BR refusal, or empty to clear it)."""
-    if not widget.rate_limit_hit("message_token", token[:300]) or not widget.rate_limit_hit(
-        "message_ip", ip
-    ):
+    if not widget.rate_limits_hit(("message_token", token[:300]), ("message_ip", ip)):
         return _alert(
             _(
                 "Você está enviando mensagens rápido demais. Aguarde alguns segundos e tente de novo."

@@ -50,6 +50,37 @@ def test_overriding_the_setting_changes_the_limit_and_the_retry_after(client, me
     assert Conversation.objects.count() == 1
 
 
+def _redis_cache():
+    from django.core.cache.backends.redis import RedisCache
+
+    # Its own keys (a prefix per run; they expire by themselves): never FLUSHDB a shared Redis.
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    return RedisCache(url, {"KEY_PREFIX": f"test-rl-{os.getpid()}-{time.time_ns()}"})
+
+
+@pytest.mark.parametrize("backend", ["configured", "redis"])
+def test_several_scopes_are_counted_at_once_and_refused_past_either_limit(backend, settings, monkeypatch):
+    """``rate_limits_hit``: every window counts the request (on Redis in one pipeline: INCR +
+    EXPIRE NX); the answer is False as soon as one scope is past its limit."""
+    if backend == "redis":
+        redis_cache = _redis_cache()
+        monkeypatch.setattr(widget, "caches", {"default": redis_cache})
+    settings.OMNICHANNEL_WIDGET_RATE_LIMITS = {
+        **settings.OMNICHANNEL_WIDGET_RATE_LIMITS, "message_token": "3/60", "message_ip": "5/60",
+    }
+    one = [widget.rate_limits_hit(("message_token", "t1"), ("message_ip", "1.1.1.1")) for _ in range(4)]
+    assert one == [True, True, True, False]  # the token's 3 per minute
+    # The IP's window counted those 4 too: one more on another token, then refused.
+    assert widget.rate_limits_hit(("message_token", "t2"), ("message_ip", "1.1.1.1")) is True
+    assert widget.rate_limits_hit(("message_token", "t3"), ("message_ip", "1.1.1.1")) is False
+    # The single-scope form shares the same windows.
+    assert widget.rate_limit_hit("message_token", "t2") is True
+    if backend == "redis":
+        key = redis_cache.make_and_validate_key(widget._rate_key("message_ip", "1.1.1.1", 60))
+        client = redis_cache._cache.get_client(write=True)
+        assert 60 < client.ttl(key) <= 65  # the window expires by itself
+
+
 def test_raising_the_limit_lets_more_requests_through(menu, settings):
     settings.OMNICHANNEL_WIDGET_RATE_LIMITS = {**settings.OMNICHANNEL_WIDGET_RATE_LIMITS, "page_ip": "3/60"}
     client = Client(REMOTE_ADDR="10.1.1.1")
