@@ -173,7 +173,8 @@ if REDIS_URL:
                 "prefix": env_str("CHANNELS_PREFIX", "asgi"),
             },
         }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # One Redis connection pool per process (see servicedesk/cache.py).
+    CACHES = {"default": {"BACKEND": "servicedesk.cache.SharedRedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": env_int("CHANNELS_CAPACITY", 5000)}}

@@ -51,11 +51,11 @@ def test_overriding_the_setting_changes_the_limit_and_the_retry_after(client, me
 
 
 def _redis_cache():
-    from django.core.cache.backends.redis import RedisCache
+    from servicedesk.cache import SharedRedisCache
 
     # Its own keys (a prefix per run; they expire by themselves): never FLUSHDB a shared Redis.
     url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    return RedisCache(url, {"KEY_PREFIX": f"test-rl-{os.getpid()}-{time.time_ns()}"})
+    return SharedRedisCache(url, {"KEY_PREFIX": f"test-rl-{os.getpid()}-{time.time_ns()}"})
 
 
 @pytest.mark.parametrize("backend", ["configured", "redis"])
