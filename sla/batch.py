@@ -32,6 +32,7 @@ from sla.businesstime import add_business_us
 from sla.calendars import calendar_infos
 from sla.models import ClockState, MatrixPolicy, ProcessPolicy, SlaClock, SlaPolicy
 from sla.services import sync_ticket_copies, warning_window
+from tickets.events import count_events
 from tickets.models import EventKind, Ticket, TicketEvent
 from tickets.publish import publish_on_commit, publish_ticket_change, team_group
 
@@ -438,26 +439,21 @@ def _mark_batch(*, to_state: str, now: datetime, limit: int) -> tuple[list[tuple
     else:
         where = "{p}state = 'running' AND {p}due_at > %(now)s AND {p}due_at <= %(risk)s"
         sets = "state = 'at_risk', at_risk_at = %(now)s, version = {p}version + 1"
-    # PostgreSQL: a breach is copied to the ticket (``sla_breached_at``) in the same statement.
+    # PostgreSQL: the ticket row is written in the same statement: its event count (the scan
+    # records an event per clock) and, on a breach, its copy of the breach (``sla_breached_at``).
+    breach_copy = "sla_breached_at = flipped.due_at, " if to_state == ClockState.BREACHED else ""
     sync = (
-        f" ticket_sync AS (UPDATE {tickets_table} AS s SET sla_breached_at = flipped.due_at FROM flipped"  # noqa: S608
-        f" WHERE s.id = flipped.ticket_id),"
-        if to_state == ClockState.BREACHED
-        else ""
+        f" ticket_sync AS (UPDATE {tickets_table} AS s SET {breach_copy}event_count = s.event_count + 1"  # noqa: S608
+        f" FROM flipped WHERE s.id = flipped.ticket_id),"
     )
-    # A breach also writes the ticket row: lock it with the clock, skipping tickets an operation
-    # holds (it locks the ticket, then the clock; the next scan takes them).
-    if to_state == ClockState.BREACHED:
-        p = "d."
-        due_select = (
-            f"d.ticket_id FROM {table} AS d JOIN {tickets_table} AS dt ON dt.id = d.ticket_id"
-            f" WHERE {where.format(p='d.')}"
-        )
-        due_lock = "FOR UPDATE OF d SKIP LOCKED FOR NO KEY UPDATE OF dt SKIP LOCKED"
-    else:
-        p = ""
-        due_select = f"ticket_id FROM {table} WHERE {where.format(p='')}"
-        due_lock = "FOR UPDATE SKIP LOCKED"
+    # The ticket row is written: lock it with the clock, skipping tickets an operation holds
+    # (it locks the ticket, then the clock; the next scan takes them).
+    p = "d."
+    due_select = (
+        f"d.ticket_id FROM {table} AS d JOIN {tickets_table} AS dt ON dt.id = d.ticket_id"
+        f" WHERE {where.format(p='d.')}"
+    )
+    due_lock = "FOR UPDATE OF d SKIP LOCKED FOR NO KEY UPDATE OF dt SKIP LOCKED"
     params = {
         "now": _db_dt(now), "risk": _db_dt(now + warning_window()), "limit": limit,
         "kind": str(EventKind.SLA_CHANGED.value), "change": change,
@@ -536,6 +532,9 @@ def _record_and_publish(
             ],
             batch_size=5000,
         )
+        ids = [tid for tid, _due, _team in rows]
+        for i in range(0, len(ids), 5000):
+            count_events(dict.fromkeys(ids[i : i + 5000], 1))
     _publish_moved([(tid, team) for tid, _due, team in rows])
 
 

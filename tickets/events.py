@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -20,13 +21,25 @@ def record(
     at: datetime | None = None,
 ) -> TicketEvent:
     """Append one event to the ticket's log; call it inside the operation's transaction."""
-    return TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket,
         kind=EventKind(kind),
         actor=actor if actor is not None and actor.is_authenticated else None,
         data=data or {},
         created_at=at or timezone.now(),
     )
+    count_events({ticket.pk: 1})
+    return event
+
+
+def count_events(added: dict[int, int]) -> None:
+    """``Ticket.event_count`` += n for each ticket id: whoever writes ticket events calls this in
+    the same transaction (the "Interações" counts add these up)."""
+    by_n: dict[int, list[int]] = {}
+    for ticket_id, n in added.items():
+        by_n.setdefault(n, []).append(ticket_id)
+    for n, ids in by_n.items():
+        Ticket.objects.filter(pk__in=ids).update(event_count=F("event_count") + n)
 
 
 class _Defaults(dict):

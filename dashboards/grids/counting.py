@@ -123,7 +123,11 @@ class CountFamily:
     split: bool = False
 
 
-def _aggregate(user: AbstractBaseUser, family: CountFamily, now: datetime, counts: dict[str, Any]) -> dict[str, int]:
+def family_aggregate(
+    user: AbstractBaseUser, family: CountFamily, now: datetime, counts: dict[str, Any]
+) -> dict[str, int]:
+    """``family.base(user, now).aggregate(**counts)``, summed over the visibility branches when
+    the family is ``split``; an empty aggregate (a sum over no rows) is 0."""
     branches = visibility_branches(user) if family.split else None
     totals = dict.fromkeys(counts, 0)
     for branch in branches or [None]:
@@ -161,9 +165,12 @@ def view_counts(views: list[Any], user: AbstractBaseUser, now: datetime) -> dict
             continue
         counts = {}
         for i, view in enumerate(members):
+            if getattr(view, "family_total", None) is not None:
+                counts[f"n{i}"] = view.family_total(now)
+                continue
             q = view.family_q(now) if view.family_q is not None else None
             counts[f"n{i}"] = Count("pk", filter=q) if q is not None else Count("pk")
-        totals = _aggregate(user, family, now, counts)
+        totals = family_aggregate(user, family, now, counts)
         for i, view in enumerate(members):
             result[view.key] = totals[f"n{i}"]
     return result

@@ -17,7 +17,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
 from dashboards.grids.columns import Column
-from dashboards.grids.counting import CountFamily, split_count
+from dashboards.grids.counting import CountFamily, family_aggregate, split_count
 from dashboards.grids.filtering import build_filterset, filter_names
 from dashboards.grids.paging import Page, read_by_pk, seek_page
 from dashboards.grids.registry import PanelView
@@ -61,6 +61,11 @@ class GridView(PanelView):
     # ``family.base(user, now).filter(family_q(now))`` (``family_q`` None: the whole base).
     family: CountFamily | None = None
     family_q: Callable[[datetime], Q] | None = None
+    # The rule's rows, unfiltered, counted as an aggregate over the family's base when that
+    # is cheaper than counting them: the events of the open tickets are the sum of the open
+    # tickets' ``event_count`` (one pass over the open tickets, not over ~180,000 events at a
+    # million tickets). Used for the badge and for the grid's total while no header filter is set.
+    family_total: Callable[[datetime], Any] | None = None
     template: str = "dashboards/panel.html"
     # The same rows as ``rule`` in another SQL shape, for reading a page sorted by these column
     # keys (the count keeps ``rule``): e.g. events sorted by their ticket's SLA deadline read
@@ -107,7 +112,12 @@ class GridView(PanelView):
         return qs
 
     def count(self, user: AbstractBaseUser, now: datetime) -> int | None:
+        if self.family is not None and self.family_total is not None:
+            return family_aggregate(user, self.family, now, {"n": self.family_total(now)})["n"]
         return self.exact_count(user, lambda: self.rule(user, now))
+
+    def has_filter_values(self, data: QueryDict) -> bool:
+        return any(data.get(name) for name in self.filter_param_names)
 
     def exact_count(self, user: AbstractBaseUser, build: Callable[[], QuerySet]) -> int:
         """The number of rows of ``build()`` (a queryset built on ``counting.visible``)."""
@@ -125,7 +135,7 @@ class GridView(PanelView):
         One ``FilterSet`` (it deep-copies its filters and form fields, a few ms) serves
         every queryset a request filters: the page's, and its count's, branch by branch.
         """
-        if not any(data.get(name) for name in self.filter_param_names):
+        if not self.has_filter_values(data):
             # No header filter has a value: nothing to validate or apply. The FilterSet is
             # built only if the page's headers show its inputs (a live update never does).
             return (lambda other: other), SimpleLazyObject(
@@ -182,7 +192,10 @@ class GridView(PanelView):
         if not searched:
             return GridResult(self, columns, filterset, sort_column, descending, per_page, searched, None, None)
         qs = apply(base)
-        total = self.exact_count(request.user, lambda: apply(self.base_queryset(request.user, now, columns)))
+        if self.family_total is not None and not self.has_filter_values(data):
+            total = self.count(request.user, now)
+        else:
+            total = self.exact_count(request.user, lambda: apply(self.base_queryset(request.user, now, columns)))
         if total == 0:
             # Nothing to read; and a sorted read of nothing may walk a whole index to find that out.
             return GridResult(self, columns, filterset, sort_column, descending, per_page, searched, Page([], False, False), 0)

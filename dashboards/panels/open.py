@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import DurationField as DurationOutput
-from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum, Value
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -157,6 +157,7 @@ register(
             event_actor(),
         ],
         rule=open_interactions, default_sort="-event_at", sort_rules={"sla": open_interactions_joined},
+        family=OPEN_TICKETS, family_total=lambda now: Sum("event_count"),
     )
 )
 

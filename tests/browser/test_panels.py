@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from dashboards.grids.registry import all_views
 from sla.models import BusinessCalendar, ClockState, SlaClock, SlaPolicy
 from tests import factories as f
+from tickets.events import record
 from tickets.models import (
     Classification,
     EventKind,
@@ -25,7 +26,6 @@ from tickets.models import (
     ServiceOrder,
     ServiceOrderStatus,
     Ticket,
-    TicketEvent,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -75,7 +75,7 @@ def desk():
             sla_breached_at=now - timedelta(hours=1) if late else None,
             sla_due_at=now - timedelta(hours=1) if late else now + timedelta(hours=6),
         )
-        TicketEvent.objects.create(ticket=ticket, kind=EventKind.CREATED, actor=agent, created_at=opened)
+        record(ticket=ticket, kind=EventKind.CREATED, actor=agent, at=opened)
         if i % 5 == 1:
             ServiceOrder.objects.create(
                 ticket=ticket, code=5000 + i, due_at=now - timedelta(hours=1), created_by=agent, description="Visita"

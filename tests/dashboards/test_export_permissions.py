@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from dashboards.grids import export as grid_export
 from tests import factories as f
 from tests.dashboards.conftest import local, row_ids, view_url
+from tickets.events import record
 
 NOW = local(2026, 3, 11, 10, 0, 0)
 
@@ -116,10 +117,10 @@ def test_supervisor_sees_every_ticket_of_supervised_teams(client, supervisor, ag
 
 
 def test_related_rows_honour_visibility(client, outsider, make_ticket):
-    from tickets.models import EventKind, TicketEvent
+    from tickets.models import EventKind
 
     ticket = make_ticket(opened_at=local(2026, 3, 11, 9, 0))
-    TicketEvent.objects.create(ticket=ticket, kind=EventKind.CREATED, created_at=local(2026, 3, 11, 9, 0))
+    record(ticket=ticket, kind=EventKind.CREATED, actor=None, at=local(2026, 3, 11, 9, 0))
     client.force_login(outsider)
     assert row_ids(client.get(view_url("open/interactions"))) == []
     assert row_ids(client.get(view_url("open/subprocess-deadlines", all=1))) == []

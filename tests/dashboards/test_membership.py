@@ -19,7 +19,8 @@ from tests.dashboards.conftest import (
     set_stage_due,
     view_url,
 )
-from tickets.models import EventKind, Origin, TicketEvent
+from tickets.events import record
+from tickets.models import EventKind, Origin
 
 NOW = local(2026, 3, 11, 10, 0, 0)
 ONE_SECOND = timedelta(seconds=1)
@@ -91,10 +92,15 @@ def test_interactions_are_the_events_of_open_tickets_one_row_each(client, superv
     open_ticket = make_ticket(opened_at=local(2026, 3, 10, 8, 0))
     closed = make_ticket(opened_at=local(2026, 3, 10, 8, 0), closed_at=local(2026, 3, 10, 9, 0))
     for ticket in (open_ticket, open_ticket, closed):
-        TicketEvent.objects.create(ticket=ticket, kind=EventKind.COMMENT_ADDED, created_at=local(2026, 3, 10, 8, 30))
+        record(ticket=ticket, kind=EventKind.COMMENT_ADDED, actor=None, at=local(2026, 3, 10, 8, 30))
     client.force_login(supervisor)
     response = client.get(view_url("open/interactions"))
     assert row_ids(response) == [open_ticket.pk, open_ticket.pk]
+    # The total (the open tickets' event counts added up) is the rows' count, and so is a
+    # filtered one (counted on the events).
+    assert response.context["grid"].total == 2
+    filtered = client.get(view_url("open/interactions", code=str(open_ticket.code)))
+    assert filtered.context["grid"].total == 2 and row_ids(filtered) == [open_ticket.pk, open_ticket.pk]
     assert "Novo comentário em 10/03/2026 08:30:00" in response.content.decode()
 
 
@@ -277,7 +283,7 @@ def test_interactions_sorted_by_sla_are_the_same_rows_in_deadline_order(
     make_clock(closed, due_at=NOW - timedelta(days=8))
     for ticket in [*tickets, no_clock, hidden, closed]:
         for minute in (1, 2):
-            TicketEvent.objects.create(ticket=ticket, kind=EventKind.COMMENT_ADDED, created_at=local(2026, 3, 10, 10, minute))
+            record(ticket=ticket, kind=EventKind.COMMENT_ADDED, actor=None, at=local(2026, 3, 10, 10, minute))
     client.force_login(viewer)
     default = client.get(view_url("open/interactions", per_page=100))
     ids = [row["pk"] for row in default.context["rows"]]

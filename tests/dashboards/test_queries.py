@@ -21,7 +21,8 @@ from dashboards.grids.registry import all_views
 from dashboards.grids.tree import TreeView
 from sla.models import ClockState
 from tests.dashboards.conftest import HTMX, add_service_order, set_stage_due, view_url
-from tickets.models import EventKind, Origin, TicketEvent
+from tickets.events import record
+from tickets.models import EventKind, Origin
 
 VIEWS = [v.key for v in all_views()]
 GRIDS = {v.key for v in all_views() if isinstance(v, GridView)}
@@ -47,10 +48,8 @@ def _seed(make_ticket, make_clock, agent, teammate, classifications, *, n: int, 
         add_service_order(opened, code=start_code + i, due_at=now - timedelta(minutes=30))
         if i % 4 == 0:
             opened.watchers.add(teammate)
-        TicketEvent.objects.bulk_create(
-            TicketEvent(ticket=opened, kind=EventKind.COMMENT_ADDED, actor=agent, created_at=now - timedelta(minutes=m))
-            for m in (5, 10)
-        )
+        for m in (5, 10):
+            record(ticket=opened, kind=EventKind.COMMENT_ADDED, actor=agent, at=now - timedelta(minutes=m))
         closed = make_ticket(
             opened_at=now - timedelta(hours=30 + i),
             closed_at=now - timedelta(seconds=30 + i),

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from sla import batch, services, tasks
 from sla.models import ClockState, Holiday, SlaClock
 from tests import factories as f
-from tickets.models import EventKind, TicketEvent
+from tickets.models import EventKind, Ticket, TicketEvent
 
 from .conftest import NOW, sp
 from .factories import CalendarFactory, HolidayFactory, PolicyFactory, ProcessPolicyFactory
@@ -185,6 +185,15 @@ def sla_events(kind_change: str) -> list[TicketEvent]:
     return [e for e in TicketEvent.objects.filter(kind=EventKind.SLA_CHANGED) if e.data.get("change") == kind_change]
 
 
+def assert_event_counts_exact() -> None:
+    """Each ticket's ``event_count`` (the "Interações" counts add them up) is its log's length:
+    the scan records its events and counts them in the same statement (PostgreSQL) or step."""
+    from django.db.models import Count
+
+    rows = Ticket.objects.annotate(logged=Count("events")).values_list("event_count", "logged")
+    assert rows and all(kept == logged for kept, logged in rows)
+
+
 def test_the_scan_marks_clocks_past_their_deadline_breached_once(clocks, frozen, published):
     frozen.move_to(TUESDAY_9 + timedelta(minutes=1), tick=False)
     first = batch.scan()
@@ -197,6 +206,7 @@ def test_the_scan_marks_clocks_past_their_deadline_breached_once(clocks, frozen,
     assert {e.ticket_id for e in events} == {c.pk for c in clocks}
     assert all(e.actor_id is None and e.created_at == TUESDAY_9 + timedelta(minutes=1) for e in events)
     assert {datetime.fromisoformat(e.data["due_at"]) for e in events} == {TUESDAY_9}
+    assert_event_counts_exact()
 
 
 def test_the_scan_marks_clocks_close_to_the_deadline_at_risk_with_the_default_15_minutes(
@@ -212,6 +222,7 @@ def test_the_scan_marks_clocks_close_to_the_deadline_at_risk_with_the_default_15
     assert SlaClock.objects.get(pk=clocks[1].pk).state == ClockState.RUNNING
     assert len(sla_events("at_risk")) == 1
     assert batch.scan().at_risk == 0  # once
+    assert_event_counts_exact()
 
 
 def test_the_warning_window_is_configurable(clocks, settings):

@@ -8,7 +8,7 @@ from django.utils import translation
 
 from tests import factories as f
 from tickets.events import event_text, record
-from tickets.models import EventKind, TicketEvent
+from tickets.models import EventKind, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +87,30 @@ def test_every_event_kind_renders_without_error(ticket):
     for kind in EventKind:
         text = event_text(TicketEvent(ticket=ticket, kind=kind, created_at=at, data={}))
         assert "{" not in text and text
+
+
+def test_record_counts_the_event_on_the_ticket_and_a_stale_save_keeps_the_count(ticket):
+    """``Ticket.event_count`` is what the "Interações" counts add up: ``record`` adds one in the
+    same transaction, and a ticket read before and saved whole after does not write it back."""
+    stale = Ticket.objects.get(pk=ticket.pk)
+    assert stale.event_count == 0
+    for kind in (EventKind.CREATED, EventKind.COMMENT_ADDED, EventKind.COMMENT_ADDED):
+        _event(ticket, kind, datetime(2026, 3, 10, 15, 0, tzinfo=UTC))
+    assert Ticket.objects.get(pk=ticket.pk).event_count == 3 == ticket.events.count()
+    stale.city = "Campinas"
+    stale.save()
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    assert (fresh.city, fresh.event_count) == ("Campinas", 3)
+    fresh.save(update_fields=["city"])
+    assert Ticket.objects.get(pk=ticket.pk).event_count == 3
+
+
+def test_count_events_adds_several_at_once(ticket):
+    from tickets.events import count_events
+
+    other = f.TicketFactory()
+    count_events({ticket.pk: 2, other.pk: 1})
+    count_events({ticket.pk: 1})
+    assert dict(Ticket.objects.filter(pk__in=[ticket.pk, other.pk]).values_list("pk", "event_count")) == {
+        ticket.pk: 3, other.pk: 1,
+    }

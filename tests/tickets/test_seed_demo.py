@@ -94,6 +94,7 @@ def test_ticket_lives_are_consistent(seeded):
         assert window_start <= ticket.opened_at <= now
         stages = sorted(ticket.stages.all(), key=lambda s: s.started_at)
         events = list(ticket.events.all())  # ordered by created_at, id
+        assert ticket.event_count == len(events)
         assert stages[0].started_at == ticket.opened_at
         assert events[0].kind == EventKind.CREATED and events[0].created_at == ticket.opened_at
         assert all(ticket.opened_at <= e.created_at <= now for e in events)

@@ -49,6 +49,7 @@ TICKET_COLUMNS = [
     "opened_at",
     "closed_at",
     "updated_at",
+    "event_count",
     *Ticket.ADDRESS_FIELDS,
 ]
 STAGE_COLUMNS = [
@@ -649,6 +650,7 @@ class TicketGenerator:
                 fmt(t0),
                 fmt(closed_at) if closed_at is not None else None,
                 fmt(updated_at),
+                len(events),
                 *address,
             )
         )
