@@ -663,8 +663,10 @@ class Ticket(AddressFields):
         # ``event_count`` is the events writers' (an UPDATE ... + 1 each): a ticket read before
         # an event was recorded and saved whole afterwards must not write its stale copy back.
         if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            # As Django does for a partly loaded row: only the fields it holds.
+            skipped = {"event_count", *self.get_deferred_fields()}
             kwargs["update_fields"] = [
-                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "event_count"
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.attname not in skipped
             ]
         super().save(*args, **kwargs)
 

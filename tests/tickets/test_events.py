@@ -103,6 +103,11 @@ def test_record_counts_the_event_on_the_ticket_and_a_stale_save_keeps_the_count(
     assert (fresh.city, fresh.event_count) == ("Campinas", 3)
     fresh.save(update_fields=["city"])
     assert Ticket.objects.get(pk=ticket.pk).event_count == 3
+    partial = Ticket.objects.only("id", "city").get(pk=ticket.pk)
+    partial.city = "Santos"
+    partial.save()  # writes what it holds, in one UPDATE, and never the count
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    assert (fresh.city, fresh.event_count) == ("Santos", 3)
 
 
 def test_count_events_adds_several_at_once(ticket):
