@@ -143,6 +143,9 @@ def test_a_supervisor_pauses_the_sla_and_the_agents_ticket_page_shows_it(open_as
 
     supervisor = open_as("supervisor")
     supervisor.goto(f"{asgi_server.url}/tickets/{ticket.pk}/")
+    # The page's scripts (htmx, the modal) are up once its socket is: a click before that
+    # found no handler and loaded nothing (a flaky CI run).
+    live(supervisor)
     supervisor.locator("#sla-modify").click()
     modal = supervisor.locator("#sla-modal")
     expect(modal.locator("#sla-wizard")).to_be_visible()
